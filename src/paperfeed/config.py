@@ -1,0 +1,96 @@
+"""Typed settings: environment (PAPERFEED_*), an optional TOML file, then defaults. No global instance."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class Settings(BaseSettings):
+    """Every knob paperfeed has; each field's description is its documentation (see docs/settings.md)."""
+
+    model_config = SettingsConfigDict(env_prefix="PAPERFEED_", extra="forbid")
+
+    database_url: str = Field(
+        "sqlite:///paperfeed.db",
+        description="SQLAlchemy URL of the database: a SQLite file (default) or postgresql+psycopg://...",
+    )
+    data_dir: Path = Field(
+        Path("."), description="Directory for derived files (search indexes) next to the database."
+    )
+    site_name: str = Field("paperfeed", description="Name shown in the page header, feeds and mail.")
+    base_url: str = Field(
+        "http://127.0.0.1:8000", description="Public URL of the site, used for absolute links in feeds."
+    )
+    host: str = Field("127.0.0.1", description="Address `paperfeed serve` listens on.")
+    port: int = Field(8000, description="Port `paperfeed serve` listens on.")
+    demo: bool = Field(False, description="Demo mode: load the bundled papers on first start.")
+    page_size: int = Field(50, ge=1, le=500, description="Papers per page on the daily list.")
+    sqlite_busy_timeout_ms: int = Field(
+        5000, ge=0, description="How long a SQLite writer waits for a lock before failing (ms)."
+    )
+    user_agent: str = Field(
+        "paperfeed/0.1 (+https://github.com/paperfeed/paperfeed; mailto:admin@localhost)",
+        description="User-Agent sent to arXiv, Hugging Face and GitHub; put a contact address in it.",
+    )
+    arxiv_api_url: str = Field(
+        "https://export.arxiv.org/api/query", description="arXiv API endpoint (Atom)."
+    )
+    arxiv_oai_url: str = Field("https://oaipmh.arxiv.org/oai", description="arXiv OAI-PMH endpoint.")
+    arxiv_rss_url: str = Field(
+        "https://rss.arxiv.org/rss", description="arXiv RSS base URL; the category is appended."
+    )
+    hf_api_url: str = Field(
+        "https://huggingface.co/api/daily_papers", description="Hugging Face daily papers endpoint."
+    )
+    arxiv_min_interval_s: float = Field(
+        3.0, ge=0, description="Minimum seconds between two requests to arXiv (their terms ask for 3)."
+    )
+    http_timeout_s: float = Field(30.0, gt=0, description="Timeout of one HTTP request (seconds).")
+    http_max_retries: int = Field(
+        5, ge=0, description="Retries on 429/503/network errors before a harvest gives up."
+    )
+    http_backoff_base_s: float = Field(
+        2.0, ge=0, description="First backoff delay (seconds); doubled on each retry, capped at 120 s."
+    )
+    http_max_retry_after_s: float = Field(
+        600.0, ge=0, description="Longest Retry-After paperfeed will honour before giving up (seconds)."
+    )
+    ingest_batch_size: int = Field(
+        1000, ge=1, description="Records stored per transaction during ingest."
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Order: explicit arguments, environment, then the TOML file named by PAPERFEED_CONFIG."""
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        toml_path = os.environ.get("PAPERFEED_CONFIG")
+        if toml_path:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(toml_path)))
+        return tuple(sources)
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True when the database is an embedded SQLite file."""
+        return self.database_url.startswith("sqlite")
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings from the environment (and TOML file), with explicit overrides on top."""
+    return Settings(**overrides)

@@ -1,0 +1,21 @@
+"""Alembic environment: runs on the engine handed over by paperfeed.db.migrate."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import Engine
+
+from paperfeed.db.models import Base
+
+engine = context.config.attributes.get("engine")
+if not isinstance(engine, Engine):
+    raise RuntimeError("run migrations through `paperfeed db upgrade` (paperfeed.db.migrate)")
+
+with engine.begin() as connection:
+    context.configure(
+        connection=connection,
+        target_metadata=Base.metadata,
+        render_as_batch=engine.dialect.name == "sqlite",  # SQLite needs batch mode for ALTERs
+    )
+    with context.begin_transaction():
+        context.run_migrations()
