@@ -1,0 +1,56 @@
+"""JSON API compatible with Hugging Face's: /api/daily_papers and /api/papers/{id}."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+
+from paperfeed import feed
+from paperfeed.api.convert import daily_out, paper_out
+from paperfeed.api.deps import SessionDep, SettingsDep
+from paperfeed.api.schemas import DailyPaperOut, ErrorOut, PaperOut
+
+router = APIRouter(prefix="/api", tags=["papers"])
+
+ERRORS: dict[int | str, dict[str, object]] = {
+    400: {"model": ErrorOut, "description": "Bad date, week, month, page, limit or sort."},
+}
+
+
+@router.get(
+    "/daily_papers",
+    response_model=list[DailyPaperOut],
+    response_model_exclude_none=True,
+    responses=ERRORS,
+    summary="Papers listed on a day, ISO week or month",
+)
+def daily_papers(
+    session: SessionDep,
+    settings: SettingsDep,
+    date: Annotated[str | None, Query(description="A day, YYYY-MM-DD (default: the latest day).")] = None,
+    week: Annotated[str | None, Query(description="An ISO week, YYYY-Www (e.g. 2026-W22).")] = None,
+    month: Annotated[str | None, Query(description="A month, YYYY-MM.")] = None,
+    p: Annotated[int, Query(description="Page number, from 0.")] = 0,
+    limit: Annotated[int, Query(description=f"Papers per page, 1-{feed.MAX_LIMIT}.")] = 50,
+    sort: Annotated[str, Query(description="trending or publishedAt.")] = "trending",
+) -> list[DailyPaperOut]:
+    """The daily list, in Hugging Face's shape; errors are 400 with {"error": message}."""
+    result = feed.daily(session, day=date, week=week, month=month, sort=sort, page=p, limit=limit)
+    return [daily_out(entry, settings.base_url) for entry in result.entries]
+
+
+@router.get(
+    "/papers/{paper_id:path}",
+    response_model=PaperOut,
+    response_model_exclude_none=True,
+    responses={404: {"model": ErrorOut, "description": "No such paper."}},
+    summary="One paper by arXiv id (with or without version) or paperfeed key",
+)
+def paper(paper_id: str, session: SessionDep, settings: SettingsDep) -> PaperOut | JSONResponse:
+    """The `paper` object of one paper."""
+    found = feed.get_paper(session, paper_id)
+    if found is None:
+        return JSONResponse({"error": f"paper {paper_id!r} not found"}, status_code=404)
+    return paper_out(found, feed.latest_submission(session, found), settings.base_url)

@@ -1,0 +1,111 @@
+"""Clean text fields from feeds: strip HTML tags, decode entities, normalise whitespace, drop control chars.
+
+Scientific text is full of '<' that is not HTML ("p<0.05", "$0<z<5$", "<think>" in LLM papers), and of
+'&' that is not an entity ("A&A", "P&notes"). A general HTML parser eats both, so only real HTML element
+names count as tags, and only complete '&name;' / '&#NN;' references are decoded. When real tags are
+present, lxml.html parses the text (attributes, comments, script bodies) after every other '<' and '&'
+has been escaped. LaTeX is kept as text; it is rendered later (text/render.py).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+import lxml.html
+from lxml import etree
+
+__all__ = ["clean_block", "clean_line"]
+
+# Characters that send a string down the slow path: markup, entities and control characters.
+# Tab/LF/VT/FF/CR and \x1c-\x1f are whitespace to str.split(), so the fast path handles them already.
+_SLOW = re.compile(r"[<&\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]")
+_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+_BARE_AMP = re.compile(r"&(?!(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});)")
+_MATH = re.compile(r"\$[^$]+\$")
+_PARA = re.compile(r"\n[ \t\f\v]*\n")
+
+# HTML elements seen in feeds (and the dangerous ones); anything else in angle brackets is text.
+_HTML_TAGS = (
+    "a|abbr|address|article|aside|audio|b|base|bdi|bdo|big|blockquote|body|br|button|canvas|caption|"
+    "center|cite|code|col|colgroup|dd|del|details|dfn|dialog|div|dl|dt|em|embed|fieldset|figcaption|"
+    "figure|font|footer|form|frame|frameset|h[1-6]|head|header|hr|html|i|iframe|img|input|ins|kbd|"
+    "label|legend|li|link|main|mark|math|meta|nav|noscript|object|ol|optgroup|option|p|param|picture|"
+    "pre|q|s|samp|script|section|select|small|source|span|strike|strong|style|sub|summary|sup|svg|"
+    "table|tbody|td|template|textarea|tfoot|th|thead|title|tr|tt|u|ul|var|video|wbr"
+)
+_TAG = re.compile(rf"<(?:/?(?:{_HTML_TAGS})(?=[\s/>])|!--)", re.IGNORECASE)
+_NOT_TAG_LT = re.compile(rf"<(?!/?(?:{_HTML_TAGS})(?=[\s/>])|!--)", re.IGNORECASE)
+_DROP = frozenset({"script", "style", "noscript", "template", "head", "title", "iframe", "object"})
+_BLOCK = frozenset(
+    {"p", "div", "blockquote", "li", "ul", "ol", "pre", "table", "tr", "section", "article", "br"}
+    | {f"h{i}" for i in range(1, 7)}
+)
+
+
+def _decode_entity(match: re.Match[str]) -> str:
+    return html.unescape(match.group(0))
+
+
+def _strip_html(value: str, *, block: bool) -> str:
+    """Text content of a string with real HTML tags; block elements become line breaks in blocks."""
+    safe = _NOT_TAG_LT.sub("&lt;", _BARE_AMP.sub("&amp;", value))
+    if "$" in safe:
+        # Inside inline math every '<' is a comparison ("$a<b$"), never a tag.
+        safe = _MATH.sub(lambda m: m.group(0).replace("<", "&lt;"), safe)
+    try:
+        root = lxml.html.fragment_fromstring(safe, create_parent="div")
+    except (etree.ParserError, ValueError):
+        # Unparseable markup: fall back to dropping tag-like spans so no markup leaks through.
+        return _TAG_SPAN.sub(" ", value)
+    for element in list(root.iter()):
+        if element is root:
+            continue
+        tag = element.tag if isinstance(element.tag, str) else ""
+        if not tag or tag.lower() in _DROP:
+            # Comments, processing instructions, scripts and styles carry no readable text.
+            element.drop_tree()
+        elif block and tag.lower() in _BLOCK:
+            element.tail = ("\n" if tag.lower() == "br" else "\n\n") + (element.tail or "")
+        elif not block and tag.lower() in _BLOCK:
+            element.tail = " " + (element.tail or "")
+    text: str = root.text_content()
+    return text
+
+
+_TAG_SPAN = re.compile(rf"</?(?:{_HTML_TAGS})(?:\s[^<>]*)?/?>|<!--.*?-->", re.IGNORECASE | re.DOTALL)
+
+
+def _slow_text(value: str, *, block: bool) -> str:
+    probe = _MATH.sub("", value) if "$" in value else value
+    if "<" in probe and _TAG.search(probe):
+        value = _strip_html(value, block=block)
+    elif "&" in value:
+        value = _ENTITY.sub(_decode_entity, value)
+    # Entities may decode to control characters (&#0;), so remove those last.
+    return _CONTROL.sub("", value)
+
+
+def clean_line(value: str | None) -> str:
+    """Clean a single-line field (title, author, comment): no tags, no entities, one space between words."""
+    if not value:
+        return ""
+    if _SLOW.search(value):
+        value = _slow_text(value, block=False)
+    return " ".join(value.split())
+
+
+def clean_block(value: str | None) -> str:
+    """Clean an abstract: like clean_line, but blank lines stay paragraph breaks ("\\n\\n")."""
+    if not value:
+        return ""
+    if _SLOW.search(value):
+        value = _slow_text(value, block=True)
+    if "\r" in value:
+        value = value.replace("\r\n", "\n").replace("\r", "\n")
+    if "\n" not in value or not _PARA.search(value):
+        # arXiv hard-wraps abstracts at ~80 columns: single newlines are just spaces.
+        return " ".join(value.split())
+    paragraphs = (" ".join(part.split()) for part in _PARA.split(value))
+    return "\n\n".join(p for p in paragraphs if p)
