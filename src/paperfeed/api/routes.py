@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, HTTPException, Query
 
 from paperfeed import feed
 from paperfeed.api.convert import daily_out, paper_out
@@ -48,9 +47,9 @@ def daily_papers(
     responses={404: {"model": ErrorOut, "description": "No such paper."}},
     summary="One paper by arXiv id (with or without version) or paperfeed key",
 )
-def paper(paper_id: str, session: SessionDep, settings: SettingsDep) -> PaperOut | JSONResponse:
+def paper(paper_id: str, session: SessionDep, settings: SettingsDep) -> PaperOut:
     """The `paper` object of one paper."""
     found = feed.get_paper(session, paper_id)
     if found is None:
-        return JSONResponse({"error": f"paper {paper_id!r} not found"}, status_code=404)
+        raise HTTPException(404, f"paper {paper_id!r} not found")
     return paper_out(found, feed.latest_submission(session, found), settings.base_url)

@@ -1,0 +1,44 @@
+# paperfeed: `make demo` runs the product, `make test` runs every check. Both install what they need.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+SHARED ?= ../shared
+
+.PHONY: install demo serve test lint pytest fmt bench-ingest clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q -U pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+install: $(STAMP)
+
+## Run the product: a SQLite database filled with the bundled real papers, on http://127.0.0.1:8000
+demo: $(STAMP)
+	$(BIN)/paperfeed demo --db var/demo.db --port 8000
+
+## Run every check: lint, types, then the tests on SQLite, PostgreSQL and chromium.
+test: lint pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench tools
+	$(BIN)/ruff format --check src tests bench tools
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	@bash .ci/system-deps.sh
+	PAPERFEED_TEST_PG_URL=$${PAPERFEED_TEST_PG_URL:-$$(bash .ci/start-postgres.sh)} \
+		$(BIN)/pytest -n 2 -p no:cacheprovider
+
+fmt: $(STAMP)
+	$(BIN)/ruff format src tests bench tools
+	$(BIN)/ruff check --fix src tests bench tools
+
+## Ingest benchmark: the 94k JSONL into SQLite against raw sqlite3.executemany, then a re-run.
+bench-ingest: $(STAMP)
+	$(BIN)/python bench/ingest.py --data $(SHARED)/data/arxiv-2025-94k.jsonl.gz
+
+clean:
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,76 @@
+"""The ASGI application factory: engine, sessions, templates, static files and routers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from paperfeed import feed
+from paperfeed.api.routes import router as api_router
+from paperfeed.config import Settings
+from paperfeed.db.engine import make_engine, make_sessionmaker
+from paperfeed.web.feeds import router as feeds_router
+from paperfeed.web.pages import router as pages_router
+from paperfeed.web.templating import HERE as WEB_DIR
+from paperfeed.web.templating import make_templates, render
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or request.url.path == "/api"
+
+
+def _error(request: Request, status: int, message: str) -> Response:
+    """JSON {"error": ...} under /api, an HTML page everywhere else."""
+    if _wants_json(request):
+        return JSONResponse({"error": message}, status_code=status)
+    return render(request, "error.html", {"status": status, "message": message}, status_code=status)
+
+
+async def _feed_error(request: Request, exc: Exception) -> Response:
+    # Bad dates, weeks, pages and limits are the client's mistake: 400 with the reason, never a 500.
+    return _error(request, 400, str(exc))
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    response = _error(request, exc.status_code, str(exc.detail))
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """Build the app for `settings`; it neither migrates nor loads data (the CLI does)."""
+    engine = make_engine(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title=settings.site_name,
+        summary="Trending research papers: daily lists, paper pages, feeds and a Hugging Face-compatible API.",
+        version="0.1.0",
+        docs_url="/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.templates = make_templates()
+
+    app.add_exception_handler(feed.FeedError, _feed_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
+    app.include_router(api_router)
+    app.include_router(feeds_router)
+    app.include_router(pages_router)
+    return app

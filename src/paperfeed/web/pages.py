@@ -1,0 +1,53 @@
+"""Server-rendered pages: the daily list and the paper page."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from starlette.responses import Response
+
+from paperfeed import feed
+from paperfeed.api.deps import SessionDep, SettingsDep
+from paperfeed.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+DateQ = Annotated[str | None, Query()]
+
+
+@router.get("/", name="home")
+@router.get("/papers", name="daily")
+def daily_page(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    date: DateQ = None,
+    week: DateQ = None,
+    month: DateQ = None,
+    p: Annotated[int, Query()] = 0,
+    sort: Annotated[str, Query()] = "trending",
+) -> Response:
+    """The list of papers for a day (default: the latest), an ISO week or a month."""
+    limit = min(settings.page_size, feed.MAX_LIMIT)
+    result = feed.daily(session, day=date, week=week, month=month, sort=sort, page=p, limit=limit)
+    context: dict[str, object] = {"result": result, "prev": None, "next": None, "tabs": []}
+    if result.period is not None:
+        period = result.period
+        context["prev"], context["next"] = feed.neighbours(session, period)
+        anchor = feed.anchor_day(session, period)
+        context["tabs"] = [
+            (label, feed.Period.containing(kind, anchor), kind == period.kind)
+            for label, kind in (("Day", "day"), ("Week", "week"), ("Month", "month"))
+        ]
+    return render(request, "daily.html", context)
+
+
+@router.get("/papers/{paper_id:path}", name="paper")
+def paper_page(request: Request, paper_id: str, session: SessionDep) -> Response:
+    """One paper: title, all authors, abstract with math, links, categories and listing."""
+    paper = feed.get_paper(session, paper_id)
+    if paper is None:
+        raise HTTPException(404, f"No paper with id {paper_id!r}.")
+    submission = feed.latest_submission(session, paper)
+    return render(request, "paper.html", {"paper": paper, "submission": submission})

@@ -1,0 +1,89 @@
+"""The Jinja2 environment: autoescaping on, and filters that render abstracts and titles safely."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode, urlsplit
+
+import jinja2
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from starlette.responses import Response
+
+from paperfeed.text.render import render_abstract, render_inline
+
+
+
+HERE = Path(__file__).parent
+# No page runs scripts: forbid them outright so a rendering bug cannot become an XSS.
+CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+    "base-uri 'none'; frame-ancestors 'none'"
+)
+
+
+def paper_path(key: str) -> str:
+    """The site path of a paper page (old-style ids keep their slash: /papers/astro-ph/0601001)."""
+    return "/papers/" + quote(key, safe="/:")
+
+
+def abstract_excerpt(text: str, limit: int = 300) -> str:
+    """The first ~limit characters of an abstract, cut at a word and never inside $...$ math."""
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit)
+    cut = cut if cut > 0 else limit
+    head = text[:cut]
+    # An odd number of unescaped dollars means we stopped inside inline math: back up to before it.
+    if (head.count("$") - head.count("\\$")) % 2:
+        head = head[: head.rfind("$")]
+    return head.rstrip() + " …"
+
+
+def http_url(url: str | None) -> str | None:
+    """The URL when it is plain http(s), else None: data from sources must never yield javascript: links."""
+    if not url:
+        return None
+    parts = urlsplit(url.strip())
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return url.strip()
+
+
+def with_query(params: dict[str, Any]) -> str:
+    """A query string ('?a=1&b=2') from params, skipping None values."""
+    clean = {k: v for k, v in params.items() if v is not None}
+    return "?" + urlencode(clean) if clean else ""
+
+
+def make_templates() -> Jinja2Templates:
+    """Templates from web/templates with autoescape on for every file."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["abstract"] = render_abstract
+    env.filters["inline"] = render_inline
+    env.filters["excerpt"] = abstract_excerpt
+    env.filters["http_url"] = http_url
+    env.globals["paper_path"] = paper_path
+    env.globals["with_query"] = with_query
+    return Jinja2Templates(env=env)
+
+
+def render(
+    request: Request, name: str, context: dict[str, Any], *, status_code: int = 200
+) -> Response:
+    """Render a page with the security headers every HTML answer carries."""
+    templates: Jinja2Templates = request.app.state.templates
+    context = {"settings": request.app.state.settings, **context}
+    response = templates.TemplateResponse(request, name, context, status_code=status_code)
+    response.headers["Content-Security-Policy"] = CSP
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    return response
+
