@@ -60,6 +60,37 @@ def baseline(path: Path, workdir: Path) -> tuple[int, float, float]:
     return len(rows), t2 - t1, t2 - t0
 
 
+TABLES = ("papers", "authors", "paper_authors", "paper_categories", "code_links", "submissions")
+
+
+def baseline_same_rows(source_db: Path, workdir: Path) -> tuple[int, int, float]:
+    """Every row paperfeed wrote (all six tables), re-inserted with raw sqlite3.executemany into the same
+    migrated schema in one transaction: the floor for writing exactly what paperfeed writes."""
+    dumped: dict[str, tuple[list[str], list[tuple[object, ...]]]] = {}
+    src = sqlite3.connect(source_db)
+    for table in TABLES:
+        cur = src.execute(f"SELECT * FROM {table}")
+        dumped[table] = ([d[0] for d in cur.description], cur.fetchall())
+    src.close()
+    target = workdir / "same-rows.db"
+    engine = make_engine(Settings(database_url=f"sqlite:///{target}"))
+    upgrade(engine)
+    engine.dispose()
+    conn = sqlite3.connect(target)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA cache_size=-65536")
+    t0 = time.perf_counter()
+    with conn:
+        for table, (cols, rows) in dumped.items():
+            marks = ",".join("?" * len(cols))
+            conn.executemany(f"INSERT INTO {table} ({','.join(cols)}) VALUES ({marks})", rows)
+    elapsed = time.perf_counter() - t0
+    conn.close()
+    n_rows = sum(len(rows) for _, rows in dumped.values())
+    return len(dumped["papers"][1]), n_rows, elapsed
+
+
 def fingerprint(engine: Engine) -> str:
     """A digest of every stored row that matters, to prove a re-run changed nothing."""
     h = hashlib.sha256()
@@ -97,7 +128,7 @@ def main() -> int:
     if not args.data.exists():
         print(f"benchmark data not found: {args.data} (it lives in ../shared/data)", file=sys.stderr)
         return 2
-    console = Console()
+    console = Console(width=140)
     with tempfile.TemporaryDirectory(prefix="pf-bench-") as tmp:
         workdir = Path(tmp)
         n_raw, t_insert, t_read_insert = baseline(args.data, workdir)
@@ -108,8 +139,10 @@ def main() -> int:
         second, t_second = run_paperfeed(args.data, settings)
         after = fingerprint(engine)
         engine.dispose()
+        n_same, n_same_rows, t_same = baseline_same_rows(workdir / "paperfeed.db", workdir)
 
     rate_raw = n_raw / t_insert
+    rate_same = n_same / t_same
     rate_raw_all = n_raw / t_read_insert
     rate_first = first.seen / t_first
     rate_second = second.seen / t_second
@@ -117,10 +150,31 @@ def main() -> int:
     for col in ("run", "seconds", "papers/s", "new", "updated", "unchanged", "rejected"):
         table.add_column(col, justify="right" if col != "run" else "left")
     table.add_row(
-        "baseline: sqlite3.executemany (insert only)", f"{t_insert:.2f}", f"{rate_raw:,.0f}", "", "", "", ""
+        f"baseline A: sqlite3.executemany of the same rows ({n_same_rows:,} rows, 6 tables)",
+        f"{t_same:.2f}",
+        f"{rate_same:,.0f}",
+        "",
+        "",
+        "",
+        "",
     )
     table.add_row(
-        "baseline: json parse + executemany", f"{t_read_insert:.2f}", f"{rate_raw_all:,.0f}", "", "", "", ""
+        "baseline B: sqlite3.executemany into one flat table",
+        f"{t_insert:.2f}",
+        f"{rate_raw:,.0f}",
+        "",
+        "",
+        "",
+        "",
+    )
+    table.add_row(
+        "baseline C: json parse + flat executemany",
+        f"{t_read_insert:.2f}",
+        f"{rate_raw_all:,.0f}",
+        "",
+        "",
+        "",
+        "",
     )
     for name, rep, secs, rate in (
         ("paperfeed first run", first, t_first, rate_first),
@@ -136,10 +190,11 @@ def main() -> int:
             str(rep.rejected),
         )
     console.print(table)
-    ratio = rate_first / rate_raw
+    ratio = rate_first / rate_same
     speedup = t_first / t_second
     unchanged = before == after and second.new == 0 and second.updated == 0
-    console.print(f"first run / raw executemany rate: {ratio:.2f}  (target >= 0.25)")
+    console.print(f"first run / baseline A (same rows):  {ratio:.2f}  (target >= 0.25)")
+    console.print(f"first run / baseline B (flat table): {rate_first / rate_raw:.2f}  (for reference)")
     console.print(f"re-run speed-up over first run:    {speedup:.1f}x (target >= 5x)")
     console.print(f"re-run changed nothing:            {unchanged} (row fingerprint before == after)")
     ok = ratio >= 0.25 and speedup >= 5 and unchanged

@@ -8,6 +8,8 @@ Use the `replay_server` fixture (import it into a test module, or list this modu
 
 Routes are matched newest first, so a test can override a loaded recording. Each route replies with its
 sequence in order and then repeats the last reply forever (so "500 forever" is one Reply).
+
+PYTEST_DONT_REWRITE: test modules import this before pytest loads it as a plugin; it has no asserts.
 """
 
 from __future__ import annotations
@@ -117,7 +119,10 @@ class ReplayServer:
         self.unmatched: list[RecordedRequest] = []
         self._lock = threading.Lock()
         self._httpd = _QuietServer(("127.0.0.1", 0), self._handler_class())
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="replay-server", daemon=True)
+        # A short poll interval makes stop() (and so each test's teardown) quick.
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, args=(0.02,), name="replay-server", daemon=True
+        )
 
     @property
     def url(self) -> str:

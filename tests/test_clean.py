@@ -7,7 +7,9 @@ import json
 import time
 from pathlib import Path
 
-from paperfeed.text.clean import clean_block, clean_line
+import pytest
+
+from paperfeed.text.clean import clean_block, clean_line, detex_accents
 
 DATA = Path(__file__).parent / "data"
 
@@ -62,7 +64,9 @@ def test_real_abstract_is_unwrapped() -> None:
         first = json.loads(fh.readline())
     out = clean_block(first["summary"])
     assert "\n" not in out
-    assert out.startswith("Sensor simulation is pivotal for scalable validation of autonomous driving systems,")
+    assert out.startswith(
+        "Sensor simulation is pivotal for scalable validation of autonomous driving systems,"
+    )
 
 
 def test_fast_path_is_fast() -> None:
@@ -74,3 +78,33 @@ def test_fast_path_is_fast() -> None:
     per_call = (time.perf_counter() - start) / 4000
     # Generous bound so a loaded CI box passes; measured ~10 µs here.
     assert per_call < 100e-6
+
+
+def test_unicode_whitespace_and_invisible_controls() -> None:
+    # NBSP, line separator and ideographic space are whitespace; C0/C1 controls and DEL are dropped.
+    raw = "Deep\u00a0learning\u2028for \u3000 all\x1b\x7f\x85 "
+    assert clean_line(raw) == "Deep learning for all"
+    assert clean_block("a\x01b\n\nc\x02") == "ab\n\nc"
+    # A soft hyphen is no control character: kept, and the string still comes out single-spaced.
+    assert clean_line("hy\u00adphen  x") == "hy\u00adphen x"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (r"Paulo Andr\'e Lima de Castro", "Paulo André Lima de Castro"),
+        (r"G{\"o}del", "Gödel"),
+        (r"Erd\H{o}s", "Erdős"),
+        (r"Fran\c{c}ois", "François"),
+        (r"Fran\c cois", "François"),
+        (r"\L{}ukasz Kaiser", "Łukasz Kaiser"),
+        (r"Bj{\o}rn", "Bjørn"),
+        (r"Ko\v{c}isk\'y", "Kočiský"),
+        (r"Ma{\'\i}ra", "Maíra"),
+        (r"{\AA}sa Stra\ss e", "Åsa Straße"),
+        ("No TeX here", "No TeX here"),
+        (r"Keeps \alpha and \vec x", r"Keeps \alpha and \vec x"),
+    ],
+)
+def test_detex_accents(raw: str, expected: str) -> None:
+    assert detex_accents(raw) == expected

@@ -140,13 +140,18 @@ def test_a_database_failure_rolls_back_only_the_bad_record(
                 )
             )
             conn.execute(
-                text("CREATE TRIGGER boom BEFORE INSERT ON paper_authors FOR EACH ROW EXECUTE FUNCTION boom()")
+                text(
+                    "CREATE TRIGGER boom BEFORE INSERT ON paper_authors FOR EACH ROW EXECUTE FUNCTION boom()"
+                )
             )
     report = store_records(session_factory, [rec(1), rec(2, authors=["Boom"]), rec(3)])
     assert (report.new, report.rejected) == (2, 1)
     assert "2601.00002" in report.errors[0] and "boom" in report.errors[0]
     with session_factory() as s:
-        assert s.scalars(select(Paper.arxiv_id).order_by(Paper.arxiv_id)).all() == ["2601.00001", "2601.00003"]
+        assert s.scalars(select(Paper.arxiv_id).order_by(Paper.arxiv_id)).all() == [
+            "2601.00001",
+            "2601.00003",
+        ]
         # The failed paper left nothing behind: no paper, no categories, no links, no submission.
         assert s.scalar(select(func.count()).select_from(PaperCategory)) == 4
         assert s.scalar(select(func.count()).select_from(CodeLinkRow)) == 2

@@ -56,7 +56,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     app = FastAPI(
         title=settings.site_name,
-        summary="Trending research papers: daily lists, paper pages, feeds and a Hugging Face-compatible API.",
+        summary="Trending research papers: daily lists, paper pages, feeds and a Hugging Face-style API.",
         version="0.1.0",
         docs_url="/docs",
         redoc_url=None,

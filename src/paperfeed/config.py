@@ -38,13 +38,14 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = Field(
         5000, ge=0, description="How long a SQLite writer waits for a lock before failing (ms)."
     )
+    sqlite_cache_mb: int = Field(
+        64, ge=2, description="SQLite page cache per connection (MB); big ingests need more than 2 MB."
+    )
     user_agent: str = Field(
         "paperfeed/0.1 (+https://github.com/paperfeed/paperfeed; mailto:admin@localhost)",
         description="User-Agent sent to arXiv, Hugging Face and GitHub; put a contact address in it.",
     )
-    arxiv_api_url: str = Field(
-        "https://export.arxiv.org/api/query", description="arXiv API endpoint (Atom)."
-    )
+    arxiv_api_url: str = Field("https://export.arxiv.org/api/query", description="arXiv API endpoint (Atom).")
     arxiv_oai_url: str = Field("https://oaipmh.arxiv.org/oai", description="arXiv OAI-PMH endpoint.")
     arxiv_rss_url: str = Field(
         "https://rss.arxiv.org/rss", description="arXiv RSS base URL; the category is appended."
@@ -65,9 +66,7 @@ class Settings(BaseSettings):
     http_max_retry_after_s: float = Field(
         600.0, ge=0, description="Longest Retry-After paperfeed will honour before giving up (seconds)."
     )
-    ingest_batch_size: int = Field(
-        1000, ge=1, description="Records stored per transaction during ingest."
-    )
+    ingest_batch_size: int = Field(1000, ge=1, description="Records stored per transaction during ingest.")
 
     @classmethod
     def settings_customise_sources(
@@ -94,3 +93,22 @@ class Settings(BaseSettings):
 def load_settings(**overrides: Any) -> Settings:
     """Build settings from the environment (and TOML file), with explicit overrides on top."""
     return Settings(**overrides)
+
+
+def settings_markdown() -> str:
+    """The settings reference (docs/settings.md), rendered from the fields' descriptions."""
+    lines = [
+        "# Settings",
+        "",
+        "Set each one as an environment variable, or in a TOML file named by `PAPERFEED_CONFIG`",
+        "(keys are the lower-case names without the prefix). The environment wins over the file.",
+        "This page is generated from `paperfeed.config.Settings`; `tests/test_config.py` keeps it current.",
+        "",
+        "| variable | default | what it does |",
+        "|---|---|---|",
+    ]
+    for name, field in Settings.model_fields.items():
+        default = field.default
+        shown = f"`{default}`" if default not in (None, "") else ""
+        lines.append(f"| `PAPERFEED_{name.upper()}` | {shown} | {field.description} |")
+    return "\n".join(lines) + "\n"

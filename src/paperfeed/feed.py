@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
@@ -19,6 +19,7 @@ __all__ = [
     "DailyPage",
     "FeedError",
     "Period",
+    "PeriodKind",
     "Sort",
     "anchor_day",
     "daily",
@@ -165,7 +166,9 @@ def latest_day(session: Session) -> date | None:
 
 def anchor_day(session: Session, period: Period) -> date:
     """The latest day with submissions inside `period` (its start when it has none): tabs link to it."""
-    found = session.scalar(select(func.max(Submission.day)).where(Submission.day.between(period.start, period.end)))
+    found = session.scalar(
+        select(func.max(Submission.day)).where(Submission.day.between(period.start, period.end))
+    )
     return found or period.start
 
 
@@ -192,7 +195,7 @@ def _check_paging(sort: str, page: int, limit: int) -> Sort:
     return "trending" if sort == "trending" else "publishedAt"
 
 
-def _with_relations(stmt: Select[tuple[Submission]]) -> Select[tuple[Submission]]:
+def _with_relations(stmt: Select[Any]) -> Select[Any]:
     # Explicit eager loads: one query per relationship for the whole page, never one per paper.
     return stmt.options(
         selectinload(Submission.paper).options(
@@ -230,7 +233,11 @@ def daily(
         .subquery()
     )
     total = session.scalar(select(func.count()).select_from(first)) or 0
-    stmt = select(Submission).join(first, first.c.sid == Submission.id).join(Paper, Paper.id == Submission.paper_id)
+    stmt = (
+        select(Submission)
+        .join(first, first.c.sid == Submission.id)
+        .join(Paper, Paper.id == Submission.paper_id)
+    )
     if checked_sort == "trending":
         # Until ranking/trending.py exists, trending means most upvoted, newest submission first on ties.
         stmt = stmt.order_by(Paper.upvotes.desc(), Submission.submitted_at.desc(), Paper.id.desc())
@@ -253,10 +260,14 @@ def get_paper(session: Session, ident: str) -> Paper | None:
         key = ident
     else:
         key = arxiv_id
-    stmt = select(Paper).where(Paper.key == key).options(
-        selectinload(Paper.authors).joinedload(PaperAuthor.author),
-        selectinload(Paper.categories),
-        selectinload(Paper.code_links),
+    stmt = (
+        select(Paper)
+        .where(Paper.key == key)
+        .options(
+            selectinload(Paper.authors).joinedload(PaperAuthor.author),
+            selectinload(Paper.categories),
+            selectinload(Paper.code_links),
+        )
     )
     return session.scalars(stmt).first()
 

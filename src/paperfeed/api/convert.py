@@ -34,7 +34,7 @@ def user_out(submission: Submission, base_url: str) -> UserOut:
     kind = "user" if submission.submitted_by else "source"
     uid = hashlib.blake2b(f"{kind}:{name}".encode(), digest_size=12).hexdigest()
     return UserOut(
-        _id=uid,
+        id=uid,
         name=name,
         fullname=name,
         user=name,
@@ -49,9 +49,10 @@ def paper_out(paper: Paper, submission: Submission | None, base_url: str) -> Pap
     published = paper.published or (submission.day if submission else None) or paper.listing_date
     return PaperOut(
         id=paper.key,
-        authors=[AuthorOut(_id=str(pa.author_id), name=pa.author.name) for pa in paper.authors],
+        authors=[AuthorOut(id=str(pa.author_id), name=pa.author.name) for pa in paper.authors],
         publishedAt=hf_time(published or paper.created_at),
-        submittedOnDailyAt=hf_time(submission.submitted_at) if submission else None,
+        # The listing day, as Hugging Face reports it (midnight UTC); ingest time means nothing to readers.
+        submittedOnDailyAt=hf_time(submission.day) if submission else None,
         submittedOnDailyBy=user_out(submission, base_url) if submission else None,
         title=paper.title,
         summary=paper.abstract,

@@ -184,9 +184,9 @@ class ArxivApiSource:
         self,
         client: PoliteClient,
         *,
-        api_url: str = "https://export.arxiv.org/api/query",
+        base_url: str = "https://export.arxiv.org/api/query",
         search_query: str | None = None,
-        id_list: Sequence[str] = (),
+        id_list: Sequence[str] | None = None,
         page_size: int = 100,
         max_results: int | None = None,
         sort_by: str = "relevance",
@@ -201,9 +201,9 @@ class ArxivApiSource:
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
         self.client = client
-        self.api_url = api_url
+        self.base_url = base_url
         self.search_query = search_query or ""
-        self.id_list = list(id_list)
+        self.id_list = list(id_list or ())
         self.page_size = page_size
         self.max_results = max_results
         self.sort_by = sort_by
@@ -227,7 +227,7 @@ class ArxivApiSource:
 
     def _fetch(self, start: int, size: int) -> AtomPage:
         try:
-            response = self.client.get(self.api_url, params=self._params(start, size))
+            response = self.client.get(self.base_url, params=self._params(start, size))
         except HttpError as exc:
             # arXiv answers a malformed query with HTTP 400 and an Atom error entry that says why.
             if exc.status == 400 and exc.response is not None:
@@ -242,14 +242,20 @@ class ArxivApiSource:
         self.pages_fetched += 1
         return parse_arxiv_atom(response.content, source=self.name)
 
+    def _saved_start(self) -> int:
+        """The start saved by an interrupted run, or 0."""
+        saved = self.cursors.get(self.cursor_name) if self.cursors is not None else None
+        if saved is None:
+            return 0
+        if not saved.isdigit():
+            log.warning("%s: ignoring unreadable cursor %r, starting over", self.cursor_name, saved)
+            return 0
+        log.info("%s: resuming at start=%s", self.cursor_name, saved)
+        return int(saved)
+
     def records(self) -> Iterator[Item]:
         """Yield every entry in order; the next start is saved after each page has been consumed."""
-        start = 0
-        if self.cursors is not None:
-            saved = self.cursors.get(self.cursor_name)
-            if saved is not None:
-                start = int(saved)
-                log.info("%s: resuming at start=%d", self.cursor_name, start)
+        start = self._saved_start()
         while True:
             size = self.page_size
             if self.max_results is not None:
@@ -258,10 +264,17 @@ class ArxivApiSource:
                     break
             page = self._fetch(start, size)
             yield from page.items
+            total = page.total_results
             if not page.items:
+                if total is not None and start < total:
+                    # The API sometimes answers a page with nothing; finishing here would skip the rest,
+                    # so fail and keep the cursor: the next run retries this very page.
+                    raise AtomError(
+                        self.name, f"empty page at start={start} although totalResults={total}; retry later"
+                    )
                 break
             start += len(page.items)
-            if page.total_results is not None and start >= page.total_results:
+            if total is not None and start >= total:
                 break
             if self.cursors is not None:
                 self.cursors.set(self.cursor_name, str(start))

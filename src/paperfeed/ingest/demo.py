@@ -29,7 +29,7 @@ def demo_items() -> Iterator[Item]:
     """Every demo record, in load order."""
     folder = demo_dir()
     yield from JsonlSource(folder / "arxiv-recent.jsonl.gz").records()
-    yield from JsonlSource(folder / "seed-page-papers.jsonl", listing_date=SEED_DAY, source="seed").records()
+    yield from JsonlSource(folder / "seed-page-papers.jsonl", listing_date=SEED_DAY, name="seed").records()
     yield from HfDailySource.from_path(folder / "hf-daily-papers.json").records()
 
 

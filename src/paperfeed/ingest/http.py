@@ -128,8 +128,10 @@ class PoliteClient:
         self._wall_clock = wall_clock or (lambda: datetime.now(UTC))
         self._rand = rand
         self._last_request: dict[str, float] = {}
-        # One lock for the schedule: two threads sharing the client must not both take the same slot.
-        self._lock = threading.Lock()
+        # A lock per host: two threads sharing the client must not both take the same slot, but waiting
+        # for arXiv must not hold up a request to another host.
+        self._host_locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
         self._client = httpx.Client(
             headers={"User-Agent": user_agent},
             timeout=timeout_s,
@@ -158,7 +160,9 @@ class PoliteClient:
     def _wait_for_slot(self, host: str) -> None:
         """Sleep until host may be asked again, then book the slot (start-to-start spacing)."""
         interval = self.interval_for(host)
-        with self._lock:
+        with self._locks_guard:
+            lock = self._host_locks.setdefault(host, threading.Lock())
+        with lock:
             last = self._last_request.get(host)
             if last is not None:
                 remaining = last + interval - self._clock()

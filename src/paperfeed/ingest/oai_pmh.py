@@ -161,9 +161,12 @@ def parse_list_records(payload: bytes, *, source: str = "oai") -> OaiPage:
             return page
         detail = "; ".join(f"{e.get('code')}: {clean_line(_text(e)) or 'no message'}" for e in errors)
         raise OaiError(source, f"OAI-PMH error {detail}", code=codes[0])
+    # GetRecord wraps a single record the same way, so one parser serves both verbs.
     list_records = root.find(f"{{{OAI}}}ListRecords")
     if list_records is None:
-        raise OaiError(source, "response has neither <ListRecords> nor <error>")
+        list_records = root.find(f"{{{OAI}}}GetRecord")
+    if list_records is None:
+        raise OaiError(source, "response has neither <ListRecords>/<GetRecord> nor <error>")
     for rec in list_records.iterfind(f"{{{OAI}}}record"):
         header = rec.find(f"{{{OAI}}}header")
         identifier = (
@@ -237,27 +240,38 @@ class OaiPmhSource:
             "set": self.set_spec,
         }
 
+    def _fetch(self, token: str | None) -> OaiPage:
+        # The OAI spec forbids any argument but the verb beside a resumptionToken.
+        params = {"verb": "ListRecords", "resumptionToken": token} if token else self._initial_params()
+        response = self.client.get(self.base_url, params=params)
+        self.pages_fetched += 1
+        return parse_list_records(response.content, source=self.name)
+
     def records(self) -> Iterator[Item]:
         """Yield records page by page; the resumption token is saved after each page has been consumed."""
         token = self.cursors.get(self.cursor_name) if self.cursors is not None else None
         if token:
             log.info("%s: resuming with token %r", self.cursor_name, token)
+            try:
+                page = self._fetch(token)
+            except OaiError as exc:
+                if exc.code != "badResumptionToken":
+                    raise
+                # Tokens expire; records are upserted idempotently, so starting over is safe.
+                log.warning("%s: saved token expired (%s); harvesting from the start", self.cursor_name, exc)
+                page = self._fetch(None)
+        else:
+            page = self._fetch(None)
         while True:
-            # The OAI spec forbids any argument but the verb beside a resumptionToken.
-            params = {"verb": "ListRecords", "resumptionToken": token} if token else self._initial_params()
-            response = self.client.get(self.base_url, params=params)
-            self.pages_fetched += 1
-            page = parse_list_records(response.content, source=self.name)
             self.deleted += page.deleted
-            if page.last_datestamp and (
-                self.last_datestamp is None or page.last_datestamp > self.last_datestamp
-            ):
-                self.last_datestamp = page.last_datestamp
+            if page.last_datestamp:
+                self.last_datestamp = max(page.last_datestamp, self.last_datestamp or page.last_datestamp)
             yield from page.items
             token = page.resumption_token
             if not token:
                 break
             if self.cursors is not None:
                 self.cursors.set(self.cursor_name, token)
+            page = self._fetch(token)
         if self.cursors is not None:
             self.cursors.clear(self.cursor_name)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Protocol
@@ -52,6 +52,9 @@ class PaperRecord:
     # Daily-feed signals (Hugging Face): who submitted it and its upvotes there.
     submitted_by: str | None = None
     upvotes: int | None = None
+    # A hash of the raw source bytes, when the source has one: cheaper than content_hash() and lets an
+    # unchanged record be recognised before it is parsed (see Pending).
+    raw_hash: str | None = None
 
     @property
     def primary_category(self) -> str | None:
@@ -64,10 +67,12 @@ class PaperRecord:
         if self.arxiv_id:
             return self.arxiv_id
         norm = " ".join(self.title.lower().split())
-        return "t:" + hashlib.sha1(norm.encode()).hexdigest()[:20]
+        return "t:" + hashlib.blake2b(norm.encode(), digest_size=10).hexdigest()
 
     def content_hash(self) -> str:
         """Hash of every stored field, so a re-run can tell 'unchanged' without a row-by-row diff."""
+        if self.raw_hash is not None:
+            return self.raw_hash
         payload = [
             self.title,
             self.abstract,
@@ -98,7 +103,17 @@ class Rejected:
     reason: str
 
 
-Item = PaperRecord | Rejected
+@dataclass(slots=True)
+class Pending:
+    """A record not parsed yet: its key and hash came cheaply from the raw bytes; the store calls
+    `parse()` only when the stored row's hash differs (so a re-run of a big dump skips the parsing)."""
+
+    key: str
+    content_hash: str
+    parse: Callable[[], PaperRecord | Rejected]
+
+
+Item = PaperRecord | Rejected | Pending
 
 
 class Source(Protocol):
@@ -109,3 +124,9 @@ class Source(Protocol):
     def records(self) -> Iterator[Item]:
         """Yield records in source order; a bad record yields Rejected, never raises mid-batch."""
         ...
+
+
+def resolved(items: Iterable[Item]) -> Iterator[PaperRecord | Rejected]:
+    """Items with every Pending parsed: for consumers that need the full record (tests, previews)."""
+    for item in items:
+        yield item.parse() if isinstance(item, Pending) else item

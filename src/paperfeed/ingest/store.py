@@ -8,13 +8,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from paperfeed.db.models import Author, CodeLinkRow, Paper, PaperAuthor, PaperCategory, Submission
-from paperfeed.ingest.records import Item, PaperRecord, Rejected
+from paperfeed.ingest.bulk import bulk_insert, chunks
+from paperfeed.ingest.merge import METADATA_COLUMNS, Merge, StoredPaper, merge
+from paperfeed.ingest.records import Item, PaperRecord, Pending, Rejected
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +27,7 @@ CODE_LINKS: Table = CodeLinkRow.__table__  # type: ignore[assignment]
 SUBMISSIONS: Table = Submission.__table__  # type: ignore[assignment]
 
 MAX_ERRORS_KEPT = 200  # the report keeps the first errors verbatim and counts the rest
-IN_CHUNK = 900  # bound IN-lists so SQLite's host-parameter limit is never hit
+STORED_COLUMNS = ("title", "abstract", "upvotes", *METADATA_COLUMNS)
 
 
 @dataclass
@@ -76,6 +77,8 @@ def validate(record: PaperRecord) -> str | None:
         return "author name too long"
     if any(len(c) > 64 for c in record.categories):
         return "category too long"
+    if "\x00" in record.title or "\x00" in record.abstract:
+        return "NUL character in text"
     return None
 
 
@@ -90,15 +93,8 @@ def _batches(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
         yield batch
 
 
-def _chunks(seq: Sequence[Any], size: int = IN_CHUNK) -> Iterator[Sequence[Any]]:
-    for i in range(0, len(seq), size):
-        yield seq[i : i + size]
-
-
-def _insert(session: Session, table: Table) -> Any:
-    """Dialect insert with ON CONFLICT support (SQLite and PostgreSQL share the syntax)."""
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+def _label(rec: PaperRecord) -> str:
+    return rec.arxiv_id or rec.title[:80]
 
 
 class PaperStore:
@@ -126,201 +122,290 @@ class PaperStore:
 
     def _store_batch(self, batch: list[Item]) -> IngestReport:
         report = IngestReport()
-        records: dict[str, PaperRecord] = {}
+        batch = self._resolve_pending(batch, report)
+        # A key seen twice in one batch (e.g. "2604.17536" and "2604.17536v2" lines) goes to a later
+        # round, so every record is merged in input order exactly as if stored one at a time.
+        rounds: list[dict[str, PaperRecord]] = []
         for item in batch:
             if isinstance(item, Rejected):
                 report.reject(item.source, item.record, item.reason)
                 continue
+            assert isinstance(item, PaperRecord)
             reason = validate(item)
             if reason:
-                report.reject(item.source, item.arxiv_id or item.title[:80], reason)
+                report.reject(item.source, _label(item), reason)
                 continue
-            prev = records.get(item.key)
-            # Within one batch the newest version wins, as it does across batches.
-            if prev is None or (item.version or 0) >= (prev.version or 0):
-                if prev is not None:
-                    report.unchanged += 1
-                records[item.key] = item
+            for records in rounds:
+                if item.key not in records:
+                    records[item.key] = item
+                    break
             else:
-                report.unchanged += 1
-        if not records:
-            return report
+                rounds.append({item.key: item})
+        for records in rounds:
+            self._write_round(list(records.values()), report)
+        return report
+
+    def _write_round(self, records: list[PaperRecord], report: IngestReport) -> None:
         try:
-            self._write(list(records.values()), report)
+            self._write(records, report)
         except SQLAlchemyError as exc:
             # Isolate the offending record(s): retry one by one, each in its own transaction.
             log.warning("batch failed (%s); retrying record by record", exc.__class__.__name__)
-            for rec in records.values():
+            for rec in records:
                 one = IngestReport()
                 try:
                     self._write([rec], one)
                 except SQLAlchemyError as err:
                     cause = getattr(err, "orig", None) or err
-                    report.reject(rec.source, rec.arxiv_id or rec.title[:80], f"database error: {cause}")
+                    report.reject(rec.source, _label(rec), f"database error: {cause}")
                 else:
                     report.add(one)
-        return report
+
+    def _resolve_pending(self, batch: list[Item], report: IngestReport) -> list[Item]:
+        """Parse only the Pending items whose stored hash differs; the rest are unchanged, unparsed."""
+        pending = [item for item in batch if isinstance(item, Pending)]
+        if not pending:
+            return batch
+        with self._factory() as session:
+            hashes = {key: h for key, _, _, h in self._existing(session, [p.key for p in pending])}
+        out: list[Item] = []
+        for item in batch:
+            if isinstance(item, Pending):
+                if hashes.get(item.key) == item.content_hash:
+                    report.unchanged += 1
+                    continue
+                out.append(item.parse())
+            else:
+                out.append(item)
+        return out
+
+    @staticmethod
+    def _existing(session: Session, keys: Sequence[str]) -> Iterator[tuple[str, int, int | None, str]]:
+        for chunk in chunks(keys):
+            yield from session.execute(
+                select(PAPERS.c.key, PAPERS.c.id, PAPERS.c.version, PAPERS.c.content_hash).where(
+                    PAPERS.c.key.in_(chunk)
+                )
+            )
 
     def _write(self, records: list[PaperRecord], report: IngestReport) -> None:
         new_authors: dict[str, int] = {}
+        counts = IngestReport()
         with self._factory() as session, session.begin():
-            existing: dict[str, tuple[int, int | None, str]] = {}
-            keys = [r.key for r in records]
-            for chunk in _chunks(keys):
-                rows = session.execute(
-                    select(PAPERS.c.key, PAPERS.c.id, PAPERS.c.version, PAPERS.c.content_hash).where(
-                        PAPERS.c.key.in_(chunk)
-                    )
-                )
-                for key, pid, version, chash in rows:
-                    existing[key] = (pid, version, chash)
-            now = datetime.now(UTC)
-            to_insert: list[tuple[PaperRecord, str]] = []
-            to_update: list[tuple[int, PaperRecord, str]] = []
+            existing = {
+                key: (pid, version, h)
+                for key, pid, version, h in self._existing(session, [r.key for r in records])
+            }
+            to_insert: list[PaperRecord] = []
+            candidates: list[tuple[int, PaperRecord]] = []
             for rec in records:
-                chash = rec.content_hash()
                 found = existing.get(rec.key)
                 if found is None:
-                    to_insert.append((rec, chash))
-                elif found[2] == chash:
-                    report.unchanged += 1
+                    to_insert.append(rec)
+                elif found[2] == rec.content_hash():
+                    counts.unchanged += 1
                 elif rec.version is not None and found[1] is not None and rec.version < found[1]:
-                    report.unchanged += 1  # an older version never overwrites a newer one
+                    counts.unchanged += 1  # an older version never overwrites a newer one
                 else:
-                    to_update.append((found[0], rec, chash))
-            if not to_insert and not to_update:
-                return
-            ids: dict[str, int] = {}
+                    candidates.append((found[0], rec))
+            merges = self._merges(session, candidates)
+            counts.unchanged += len(candidates) - len(merges)
+            now = datetime.now(UTC)
             if to_insert:
-                rows_in = [_paper_row(r, h, now) for r, h in to_insert]
-                result = session.execute(
-                    PAPERS.insert().returning(PAPERS.c.id, PAPERS.c.key, sort_by_parameter_order=True),
-                    rows_in,
-                )
-                ids.update({key: pid for pid, key in result})
-            if to_update:
-                session.execute(
-                    update(PAPERS)
-                    .where(PAPERS.c.id == bindparam("b_id"))
-                    .values(
-                        {
-                            "title": bindparam("title"),
-                            "abstract": bindparam("abstract"),
-                            "content_hash": bindparam("content_hash"),
-                            "source": bindparam("source"),
-                            "updated_at": bindparam("updated_at"),
-                            **{col: func.coalesce(bindparam(col), PAPERS.c[col]) for col in _MERGED_COLUMNS},
-                        }
-                    ),
-                    [_update_row(pid, r, h, now) for pid, r, h in to_update],
-                    execution_options={"synchronize_session": False},
-                )
-                ids.update({r.key: pid for pid, r, _ in to_update})
-                replaced_authors = [pid for pid, r, _ in to_update if r.authors]
-                replaced_cats = [pid for pid, r, _ in to_update if r.categories]
-                for chunk in _chunks(replaced_authors):
-                    session.execute(PAPER_AUTHORS.delete().where(PAPER_AUTHORS.c.paper_id.in_(chunk)))
-                for chunk in _chunks(replaced_cats):
-                    session.execute(PAPER_CATEGORIES.delete().where(PAPER_CATEGORIES.c.paper_id.in_(chunk)))
-            written = [r for r, _ in to_insert] + [r for _, r, _ in to_update]
-            author_ids = self._resolve_authors(session, written, new_authors)
-            self._write_children(session, written, ids, author_ids, now)
-            report.new += len(to_insert)
-            report.updated += len(to_update)
-        # Only after commit: a rolled-back batch must not leave ids of rows that do not exist.
+                self._insert_papers(session, to_insert, now, new_authors)
+            if merges:
+                self._apply_merges(session, merges, now, new_authors)
+            counts.new += len(to_insert)
+            counts.updated += len(merges)
+        # Only after commit: a rolled-back batch must count nothing and leave no ids of missing rows.
+        report.add(counts)
         self._author_ids.update(new_authors)
 
-    def _resolve_authors(
-        self, session: Session, records: list[PaperRecord], new_authors: dict[str, int]
-    ) -> dict[str, int]:
-        """Author name -> id, inserting unknown names (ON CONFLICT DO NOTHING for concurrent ingests)."""
-        wanted = {name for r in records for name in r.authors}
-        missing = sorted(wanted - self._author_ids.keys())
-        if missing:
-            session.execute(
-                _insert(session, AUTHORS).on_conflict_do_nothing(index_elements=["name"]),
-                [{"name": n} for n in missing],
+    def _insert_papers(
+        self, session: Session, records: list[PaperRecord], now: datetime, new_authors: dict[str, int]
+    ) -> None:
+        bulk_insert(session, PAPERS, PAPER_COLUMNS, [_paper_row(r, now) for r in records])
+        ids = {key: pid for key, pid, _, _ in self._existing(session, [r.key for r in records])}
+        author_ids = self._resolve_authors(session, {n for r in records for n in r.authors}, new_authors)
+        authors: list[tuple[Any, ...]] = []
+        cats: list[tuple[Any, ...]] = []
+        links: list[tuple[Any, ...]] = []
+        subs: list[tuple[Any, ...]] = []
+        for rec in records:
+            pid = ids[rec.key]
+            # A name may repeat on a byline (rare but real); positions keep both.
+            authors.extend((pid, i, author_ids[name]) for i, name in enumerate(rec.authors))
+            cats.extend((pid, i, c) for i, c in enumerate(dict.fromkeys(rec.categories)))
+            links.extend(
+                (pid, link.url, link.kind, link.origin, link.stars)
+                for link in {link.url: link for link in rec.code_links}.values()
             )
-            for chunk in _chunks(missing):
-                for aid, name in session.execute(
-                    select(AUTHORS.c.id, AUTHORS.c.name).where(AUTHORS.c.name.in_(chunk))
-                ):
-                    new_authors[name] = aid
-        return {**self._author_ids, **new_authors} if new_authors else self._author_ids
+            if rec.listing_date is not None:
+                subs.append((pid, rec.listing_date, now, rec.submitted_by, rec.source))
+        self._write_children(session, authors, cats, links, subs)
 
     def _write_children(
         self,
         session: Session,
-        records: list[PaperRecord],
-        ids: dict[str, int],
-        author_ids: dict[str, int],
-        now: datetime,
+        authors: list[tuple[Any, ...]],
+        cats: list[tuple[Any, ...]],
+        links: list[tuple[Any, ...]],
+        subs: list[tuple[Any, ...]],
     ) -> None:
-        authors_rows: list[dict[str, Any]] = []
-        cat_rows: list[dict[str, Any]] = []
-        link_rows: list[dict[str, Any]] = []
-        sub_rows: list[dict[str, Any]] = []
-        for rec in records:
-            pid = ids[rec.key]
-            # A name may repeat on a byline (rare but real); positions keep both.
-            authors_rows.extend(
-                {"paper_id": pid, "position": i, "author_id": author_ids[name]}
-                for i, name in enumerate(rec.authors)
-            )
-            cat_rows.extend(
-                {"paper_id": pid, "position": i, "category": c}
-                for i, c in enumerate(dict.fromkeys(rec.categories))
-            )
-            link_rows.extend(
-                {
-                    "paper_id": pid,
-                    "url": link.url,
-                    "kind": link.kind,
-                    "origin": link.origin,
-                    "stars": link.stars,
-                }
-                for link in {link.url: link for link in rec.code_links}.values()
-            )
-            if rec.listing_date is not None:
-                sub_rows.append(
-                    {
-                        "paper_id": pid,
-                        "day": rec.listing_date,
-                        "submitted_at": now,
-                        "submitted_by": rec.submitted_by,
-                        "source": rec.source,
-                    }
+        bulk_insert(session, PAPER_AUTHORS, ("paper_id", "position", "author_id"), authors)
+        bulk_insert(session, PAPER_CATEGORIES, ("paper_id", "position", "category"), cats)
+        bulk_insert(
+            session,
+            CODE_LINKS,
+            ("paper_id", "url", "kind", "origin", "stars"),
+            links,
+            suffix="ON CONFLICT (paper_id, url) DO UPDATE SET "
+            "stars = COALESCE(excluded.stars, code_links.stars)",
+        )
+        bulk_insert(
+            session,
+            SUBMISSIONS,
+            ("paper_id", "day", "submitted_at", "submitted_by", "source"),
+            subs,
+            suffix="ON CONFLICT (paper_id, day) DO UPDATE SET "
+            "submitted_by = COALESCE(excluded.submitted_by, submissions.submitted_by)",
+        )
+
+    def _merges(
+        self, session: Session, candidates: list[tuple[int, PaperRecord]]
+    ) -> list[tuple[int, PaperRecord, Merge]]:
+        """Load the stored state of changed-hash papers and keep those the record really changes."""
+        if not candidates:
+            return []
+        ids = [pid for pid, _ in candidates]
+        stored = {pid: StoredPaper(pid, {}) for pid in ids}
+        for chunk in chunks(ids):
+            for row in session.execute(
+                select(PAPERS.c.id, *(PAPERS.c[c] for c in STORED_COLUMNS)).where(PAPERS.c.id.in_(chunk))
+            ):
+                stored[row[0]].columns = dict(zip(STORED_COLUMNS, row[1:], strict=True))
+            for pid, name in session.execute(
+                select(PAPER_AUTHORS.c.paper_id, AUTHORS.c.name)
+                .join(AUTHORS, AUTHORS.c.id == PAPER_AUTHORS.c.author_id)
+                .where(PAPER_AUTHORS.c.paper_id.in_(chunk))
+                .order_by(PAPER_AUTHORS.c.paper_id, PAPER_AUTHORS.c.position)
+            ):
+                stored[pid].authors.append(name)
+            for pid, cat in session.execute(
+                select(PAPER_CATEGORIES.c.paper_id, PAPER_CATEGORIES.c.category)
+                .where(PAPER_CATEGORIES.c.paper_id.in_(chunk))
+                .order_by(PAPER_CATEGORIES.c.paper_id, PAPER_CATEGORIES.c.position)
+            ):
+                stored[pid].categories.append(cat)
+            for pid, url, stars in session.execute(
+                select(CODE_LINKS.c.paper_id, CODE_LINKS.c.url, CODE_LINKS.c.stars).where(
+                    CODE_LINKS.c.paper_id.in_(chunk)
                 )
-        if authors_rows:
-            session.execute(PAPER_AUTHORS.insert(), authors_rows)
-        if cat_rows:
-            session.execute(PAPER_CATEGORIES.insert(), cat_rows)
-        if link_rows:
-            stmt = _insert(session, CODE_LINKS)
-            session.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=["paper_id", "url"],
-                    set_={"stars": func.coalesce(stmt.excluded.stars, CODE_LINKS.c.stars)},
-                ),
-                link_rows,
+            ):
+                stored[pid].links[url] = stars
+            for pid, day, by in session.execute(
+                select(SUBMISSIONS.c.paper_id, SUBMISSIONS.c.day, SUBMISSIONS.c.submitted_by).where(
+                    SUBMISSIONS.c.paper_id.in_(chunk)
+                )
+            ):
+                stored[pid].submissions[day] = by
+        out = []
+        for pid, rec in candidates:
+            m = merge(stored[pid], rec)
+            if m.changed:
+                out.append((pid, rec, m))
+        return out
+
+    def _apply_merges(
+        self,
+        session: Session,
+        merges: list[tuple[int, PaperRecord, Merge]],
+        now: datetime,
+        new_authors: dict[str, int],
+    ) -> None:
+        rows = []
+        for pid, rec, m in merges:
+            cols = m.columns or {}
+            rows.append(
+                {
+                    **cols,
+                    "b_id": pid,
+                    "content_hash": rec.content_hash(),
+                    "source": rec.source,
+                    "updated_at": now,
+                }
             )
-        if sub_rows:
-            stmt = _insert(session, SUBMISSIONS)
+        # One statement shape per distinct column set keeps executemany batching.
+        by_shape: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for row in rows:
+            by_shape.setdefault(tuple(sorted(row)), []).append(row)
+        for shape, group in by_shape.items():
             session.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=["paper_id", "day"],
-                    set_={
-                        "submitted_by": func.coalesce(stmt.excluded.submitted_by, SUBMISSIONS.c.submitted_by)
-                    },
-                ),
-                sub_rows,
+                update(PAPERS)
+                .where(PAPERS.c.id == bindparam("b_id"))
+                .values({c: bindparam(c) for c in shape if c != "b_id"}),
+                group,
+                execution_options={"synchronize_session": False},
             )
+        replace_authors = [(pid, m.authors) for pid, _, m in merges if m.authors is not None]
+        replace_cats = [(pid, m.categories) for pid, _, m in merges if m.categories is not None]
+        for chunk in chunks([pid for pid, _ in replace_authors]):
+            session.execute(PAPER_AUTHORS.delete().where(PAPER_AUTHORS.c.paper_id.in_(chunk)))
+        for chunk in chunks([pid for pid, _ in replace_cats]):
+            session.execute(PAPER_CATEGORIES.delete().where(PAPER_CATEGORIES.c.paper_id.in_(chunk)))
+        author_ids = self._resolve_authors(
+            session, {n for _, names in replace_authors for n in names or ()}, new_authors
+        )
+        self._write_children(
+            session,
+            [(pid, i, author_ids[n]) for pid, names in replace_authors for i, n in enumerate(names or ())],
+            [(pid, i, c) for pid, cats in replace_cats for i, c in enumerate(cats or ())],
+            [
+                (pid, link.url, link.kind, link.origin, link.stars)
+                for pid, _, m in merges
+                for link in {link.url: link for link in m.links}.values()
+            ],
+            [(pid, day, now, by, rec.source) for pid, rec, m in merges for day, by in m.submissions],
+        )
+
+    def _resolve_authors(
+        self, session: Session, names: set[str], new_authors: dict[str, int]
+    ) -> dict[str, int]:
+        """Author name -> id, inserting unknown names (ON CONFLICT DO NOTHING for concurrent ingests)."""
+        missing = sorted(n for n in names if n not in self._author_ids and n not in new_authors)
+        if missing:
+            bulk_insert(
+                session, AUTHORS, ("name",), [(n,) for n in missing], suffix="ON CONFLICT (name) DO NOTHING"
+            )
+            for chunk in chunks(missing):
+                new_authors.update(
+                    (name, aid)
+                    for aid, name in session.execute(
+                        select(AUTHORS.c.id, AUTHORS.c.name).where(AUTHORS.c.name.in_(chunk))
+                    )
+                )
+        return _ChainMap(self._author_ids, new_authors)
 
 
-# Columns a sparser source (e.g. Hugging Face, which has no categories or comment) must not blank out.
-_MERGED_COLUMNS = (
+class _ChainMap(dict[str, int]):
+    """Read-through view of two dicts without copying the (large) author cache every batch."""
+
+    def __init__(self, first: dict[str, int], second: dict[str, int]) -> None:
+        super().__init__()
+        self._first = first
+        self._second = second
+
+    def __getitem__(self, key: str) -> int:
+        found = self._first.get(key)
+        return found if found is not None else self._second[key]
+
+
+PAPER_COLUMNS = (
+    "key",
     "arxiv_id",
     "version",
+    "title",
+    "abstract",
     "comment",
     "primary_category",
     "published",
@@ -330,38 +415,35 @@ _MERGED_COLUMNS = (
     "doi",
     "project_page",
     "upvotes",
+    "source",
+    "content_hash",
+    "created_at",
+    "updated_at",
 )
 
 
-def _paper_row(rec: PaperRecord, chash: str, now: datetime) -> dict[str, Any]:
-    return {
-        "key": rec.key,
-        "arxiv_id": rec.arxiv_id,
-        "version": rec.version,
-        "title": rec.title,
-        "abstract": rec.abstract,
-        "comment": rec.comment,
-        "primary_category": rec.primary_category,
-        "published": rec.published,
-        "updated": rec.updated,
-        "listing_date": rec.listing_date,
-        "journal_ref": rec.journal_ref,
-        "doi": rec.doi,
-        "project_page": rec.project_page,
-        "upvotes": rec.upvotes or 0,
-        "source": rec.source,
-        "content_hash": chash,
-        "created_at": now,
-        "updated_at": now,
-    }
-
-
-def _update_row(pid: int, rec: PaperRecord, chash: str, now: datetime) -> dict[str, Any]:
-    row = _paper_row(rec, chash, now)
-    del row["key"], row["created_at"]
-    row["upvotes"] = rec.upvotes  # None keeps the stored count
-    row["b_id"] = pid
-    return row
+def _paper_row(rec: PaperRecord, now: datetime) -> tuple[Any, ...]:
+    """A papers row in PAPER_COLUMNS order."""
+    return (
+        rec.key,
+        rec.arxiv_id,
+        rec.version,
+        rec.title,
+        rec.abstract,
+        rec.comment,
+        rec.primary_category,
+        rec.published,
+        rec.updated,
+        rec.listing_date,
+        rec.journal_ref,
+        rec.doi,
+        rec.project_page,
+        rec.upvotes or 0,
+        rec.source,
+        rec.content_hash(),
+        now,
+        now,
+    )
 
 
 def store_records(

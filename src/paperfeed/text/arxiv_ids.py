@@ -47,15 +47,16 @@ def parse_arxiv_id(raw: str) -> tuple[str, int | None]:
     text = raw.strip()
     if not text:
         raise InvalidArxivId(raw, "empty")
-    text = _PREFIX.sub("", text, count=1)
-    # URLs may carry a .pdf suffix, a trailing slash, a query or a fragment: none are part of the id.
-    for sep in ("?", "#"):
-        text = text.split(sep, 1)[0]
-    text = text.rstrip("/")
-    if text.lower().endswith(".pdf"):
-        text = text[:-4]
-
-    m = _NEW.fullmatch(text)
+    m = _NEW.fullmatch(text)  # the common case, checked before the costlier clean-up below
+    if m is None:
+        text = _PREFIX.sub("", text, count=1)
+        # URLs may carry a .pdf suffix, a trailing slash, a query or a fragment: none are part of the id.
+        for sep in ("?", "#"):
+            text = text.split(sep, 1)[0]
+        text = text.rstrip("/")
+        if text.lower().endswith(".pdf"):
+            text = text[:-4]
+        m = _NEW.fullmatch(text)
     if m:
         yy, mm, number = int(m.group(1)), int(m.group(2)), m.group(3)
         _check_month(raw, mm)

@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 
 import lxml.html
 from lxml import etree
 
-__all__ = ["clean_block", "clean_line"]
+__all__ = ["clean_block", "clean_line", "detex_accents"]
 
-# Characters that send a string down the slow path: markup, entities and control characters.
-# Tab/LF/VT/FF/CR and \x1c-\x1f are whitespace to str.split(), so the fast path handles them already.
-_SLOW = re.compile(r"[<&\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]")
+# Control characters other than whitespace (str.split() already treats \t\n\v\f\r and \x1c-\x1f as such).
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]")
 _ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 _BARE_AMP = re.compile(r"&(?!(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});)")
@@ -78,34 +77,81 @@ _TAG_SPAN = re.compile(rf"</?(?:{_HTML_TAGS})(?:\s[^<>]*)?/?>|<!--.*?-->", re.IG
 
 
 def _slow_text(value: str, *, block: bool) -> str:
+    # lxml would turn NULs into U+FFFD, so control characters go before parsing.
+    value = _CONTROL.sub("", value)
     probe = _MATH.sub("", value) if "$" in value else value
     if "<" in probe and _TAG.search(probe):
         value = _strip_html(value, block=block)
     elif "&" in value:
         value = _ENTITY.sub(_decode_entity, value)
-    # Entities may decode to control characters (&#0;), so remove those last.
-    return _CONTROL.sub("", value)
+    # Entities may decode to control characters (&#1;); _flatten removes those afterwards.
+    return value
+
+
+def _flatten(value: str) -> str:
+    """One line: runs of whitespace become one space, control characters go, ends stripped."""
+    flat = value.replace("\n", " ").strip(" ") if "\n" in value else value.strip(" ")
+    # isprintable() is False for every whitespace but " " and for control characters, so a printable
+    # string without double spaces is already clean; checking that is ~10x faster than split/join.
+    if flat.isprintable() and "  " not in flat:
+        return flat
+    out = " ".join(value.split())
+    if not out.isprintable():
+        out = " ".join(_CONTROL.sub("", value).split())
+    return out
 
 
 def clean_line(value: str | None) -> str:
     """Clean a single-line field (title, author, comment): no tags, no entities, one space between words."""
     if not value:
         return ""
-    if _SLOW.search(value):
+    if "<" in value or "&" in value:
         value = _slow_text(value, block=False)
-    return " ".join(value.split())
+    return _flatten(value)
 
 
 def clean_block(value: str | None) -> str:
     """Clean an abstract: like clean_line, but blank lines stay paragraph breaks ("\\n\\n")."""
     if not value:
         return ""
-    if _SLOW.search(value):
+    if "<" in value or "&" in value:
         value = _slow_text(value, block=True)
     if "\r" in value:
         value = value.replace("\r\n", "\n").replace("\r", "\n")
     if "\n" not in value or not _PARA.search(value):
         # arXiv hard-wraps abstracts at ~80 columns: single newlines are just spaces.
-        return " ".join(value.split())
-    paragraphs = (" ".join(part.split()) for part in _PARA.split(value))
+        return _flatten(value)
+    paragraphs = (_flatten(part) for part in _PARA.split(value))
     return "\n\n".join(p for p in paragraphs if p)
+
+
+# TeX accent commands as combining characters (arXiv author lists write "Andr\\'e", "G{\\"o}del").
+_COMBINING = {
+    "'": "\u0301", "`": "\u0300", "^": "\u0302", '"': "\u0308", "~": "\u0303", "=": "\u0304",
+    ".": "\u0307", "u": "\u0306", "v": "\u030c", "H": "\u030b", "c": "\u0327", "k": "\u0328",
+    "r": "\u030a",
+}  # fmt: skip
+_LETTERS = {"ss": "ß", "o": "ø", "O": "Ø", "ae": "æ", "AE": "Æ", "oe": "œ", "OE": "Œ", "l": "ł", "L": "Ł",
+            "aa": "å", "AA": "Å", "i": "ı", "j": "ȷ"}  # fmt: skip
+_TEX_ACCENT = re.compile(
+    r"\\(?:([`'^\"~=.])|([uvHckr])(?=[\s{]))\s*(?:\{\s*(\\[ij]|[A-Za-z])\s*\}|(\\[ij](?![A-Za-z])|[A-Za-z]))"
+)
+_TEX_LETTER = re.compile(r"\\(ss|ae|AE|oe|OE|aa|AA|[oOlLij])(?![A-Za-z])(?:\{\}|\s(?=[a-z]))?")
+
+
+def _accent(match: re.Match[str]) -> str:
+    mark = match.group(1) or match.group(2)
+    base = match.group(3) or match.group(4)
+    # An accent on a dotless i or j (\\'\\i) is an ordinary accented i or j.
+    base = base[1:] if base.startswith("\\") else base
+    return unicodedata.normalize("NFC", base + _COMBINING[mark])
+
+
+def detex_accents(value: str) -> str:
+    """Turn TeX accents and special letters in names into Unicode: "Andr\\'e" -> "André"."""
+    if "\\" not in value:
+        return value
+    value = _TEX_ACCENT.sub(_accent, value)
+    value = _TEX_LETTER.sub(lambda m: _LETTERS[m.group(1)], value)
+    # Braces that grouped an accent ({\\'e}) mean nothing once it is a letter; names hold no other braces.
+    return value.replace("{", "").replace("}", "")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 from paperfeed.ingest.records import CodeLink
@@ -133,16 +134,62 @@ def link_kind(url: str) -> str | None:
     return None
 
 
+def _lower_same_length(text: str) -> str:
+    lowered = text.lower()
+    if len(lowered) == len(text):
+        return lowered
+    # A few characters (e.g. "İ") lower-case to two; keep those as they are so offsets still line up.
+    return "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+
+
+def _candidates(text: str, lowered: str) -> Iterator[re.Match[str]]:
+    """Matches of _FIND, run only on the whitespace-delimited words that contain a hint.
+
+    URLs never contain whitespace, and running the full pattern over a whole abstract costs ~200 µs
+    (Python's re has no fast literal prefilter for this alternation); str.find for the hints and
+    matching only their words takes ~15 µs.
+    """
+    positions = []
+    for hint in _HINTS:
+        i = lowered.find(hint)
+        while i != -1:
+            positions.append(i)
+            i = lowered.find(hint, i + 1)
+    done = -1
+    for pos in sorted(positions):
+        if pos < done:
+            continue
+        start = pos
+        while start > 0 and not text[start - 1].isspace():
+            start -= 1
+        end = pos + 1
+        while end < len(text) and not text[end].isspace():
+            end += 1
+        done = end
+        yield from _FIND.finditer(text, start, end)
+
+
 def extract_code_links(text: str | None, origin: str) -> list[CodeLink]:
     """All code / artefact links in a text, normalised and de-duplicated in order of appearance."""
     if not text:
         return []
-    lowered = text.lower()
-    if not any(hint in lowered for hint in _HINTS):
+    lowered = _lower_same_length(text)
+    # Unrolled on purpose: a generator over _HINTS costs more than the searches themselves.
+    if not (
+        "http" in lowered
+        or "www." in lowered
+        or "github" in lowered
+        or "gitlab" in lowered
+        or "huggingface" in lowered
+        or "hf.co" in lowered
+        or "zenodo" in lowered
+        or "bitbucket" in lowered
+        or "codeberg" in lowered
+    ):
         return []
     links: list[CodeLink] = []
     seen: set[str] = set()
-    for match in _FIND.finditer(text):
+    for match in _candidates(text, lowered):
         zenodo = match.group("zenodo")
         if zenodo:
             url: str = f"https://zenodo.org/records/{zenodo}"

@@ -9,6 +9,7 @@ from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query
+from markupsafe import escape
 from starlette.responses import Response
 
 from paperfeed import feed
@@ -86,7 +87,8 @@ def rss_document(settings: Settings, page: feed.DailyPage) -> str:
         out.append(f"<link>{xml_text(link)}</link>")
         out.append(f'<guid isPermaLink="true">{xml_text(link)}</guid>')
         out.append(f"<pubDate>{format_datetime(_when(entry))}</pubDate>")
-        out.append(f"<description>{xml_text(paper.abstract)}</description>")
+        # Readers treat an RSS description as HTML: escape for HTML first so hostile text stays text.
+        out.append(f"<description>{xml_text(escape(paper.abstract))}</description>")
         out.extend(f"<dc:creator>{xml_text(name)}</dc:creator>" for name in paper.author_names)
         out.extend(f"<category>{xml_text(c)}</category>" for c in paper.category_names)
         out.append("</item>")

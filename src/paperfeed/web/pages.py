@@ -14,6 +14,7 @@ from paperfeed.web.templating import render
 router = APIRouter(include_in_schema=False)
 
 DateQ = Annotated[str | None, Query()]
+TABS: tuple[tuple[str, feed.PeriodKind], ...] = (("Day", "day"), ("Week", "week"), ("Month", "month"))
 
 
 @router.get("/", name="home")
@@ -37,8 +38,7 @@ def daily_page(
         context["prev"], context["next"] = feed.neighbours(session, period)
         anchor = feed.anchor_day(session, period)
         context["tabs"] = [
-            (label, feed.Period.containing(kind, anchor), kind == period.kind)
-            for label, kind in (("Day", "day"), ("Week", "week"), ("Month", "month"))
+            (label, feed.Period.containing(kind, anchor), kind == period.kind) for label, kind in TABS
         ]
     return render(request, "daily.html", context)
 

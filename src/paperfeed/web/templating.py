@@ -13,8 +13,6 @@ from starlette.responses import Response
 
 from paperfeed.text.render import render_abstract, render_inline
 
-
-
 HERE = Path(__file__).parent
 # No page runs scripts: forbid them outright so a rendering bug cannot become an XSS.
 CSP = (
@@ -75,9 +73,7 @@ def make_templates() -> Jinja2Templates:
     return Jinja2Templates(env=env)
 
 
-def render(
-    request: Request, name: str, context: dict[str, Any], *, status_code: int = 200
-) -> Response:
+def render(request: Request, name: str, context: dict[str, Any], *, status_code: int = 200) -> Response:
     """Render a page with the security headers every HTML answer carries."""
     templates: Jinja2Templates = request.app.state.templates
     context = {"settings": request.app.state.settings, **context}
@@ -86,4 +82,3 @@ def render(
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"
     return response
-

@@ -1,0 +1,139 @@
+"""CursorStore on SQLite and PostgreSQL, and interrupted harvests that resume where they stopped."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from paperfeed.db.models import HarvestCursor
+from paperfeed.ingest.arxiv_api import ArxivApiSource
+from paperfeed.ingest.cursors import CursorStore
+from paperfeed.ingest.http import HttpError, PoliteClient
+from paperfeed.ingest.oai_pmh import OaiPmhSource
+from paperfeed.ingest.records import Item, PaperRecord
+from replay import ReplayServer, Reply
+
+# The replay_server fixture lives in tests/replay.py.
+pytest_plugins = ["replay"]
+
+DATA = Path(__file__).parent / "data"
+UA = "paperfeed-test/1.0 (mailto:test@example.org)"
+
+
+def test_get_set_clear(session_factory: sessionmaker[Session]) -> None:
+    store = CursorStore(session_factory)
+    assert store.get("arxiv:q") is None
+    store.set("arxiv:q", "100")
+    assert store.get("arxiv:q") == "100"
+    store.set("arxiv:q", "200")  # upsert, not a duplicate-key error
+    store.set("oai:set", "token|1")
+    assert store.get("arxiv:q") == "200"
+    assert store.get("oai:set") == "token|1"
+    with session_factory() as session:
+        rows = session.scalars(select(HarvestCursor).order_by(HarvestCursor.name)).all()
+        assert [(r.name, r.cursor) for r in rows] == [("arxiv:q", "200"), ("oai:set", "token|1")]
+        assert all(r.updated_at is not None for r in rows)
+    store.clear("arxiv:q")
+    store.clear("never-set")  # harmless
+    assert store.get("arxiv:q") is None
+    assert store.get("oai:set") == "token|1"
+
+
+def test_long_cursor_round_trips(session_factory: sessionmaker[Session]) -> None:
+    store = CursorStore(session_factory)
+    token = "x" * 5000 + "|ünïcode"
+    store.set("n", token)
+    assert store.get("n") == token
+
+
+def client() -> PoliteClient:
+    return PoliteClient(user_agent=UA, timeout_s=2.0, min_interval_s=0.01, max_retries=2, backoff_base_s=0.01)
+
+
+def keys(items: list[Item]) -> list[str]:
+    assert all(isinstance(i, PaperRecord) for i in items)
+    return [i.key for i in items if isinstance(i, PaperRecord)]
+
+
+def recording(prefix: str) -> Path:
+    (path,) = (DATA / "arxiv_api").glob(f"{prefix}_*.json")
+    return path
+
+
+def test_arxiv_harvest_resumes_after_giving_up(
+    session_factory: sessionmaker[Session], replay_server: ReplayServer
+) -> None:
+    for start in (0, 10, 20):
+        replay_server.load_arxiv_recording(recording(f"recorded_q_testing_s{start}_m10"))
+    # Page 2 fails for good: newest route first, so this overrides its recording.
+    broken = replay_server.add(
+        "/api/query", Reply(500, body=b"boom"), query={
+            "search_query": "testing", "sortBy": "relevance", "sortOrder": "descending",
+            "start": "10", "max_results": "10",
+        }
+    )  # fmt: skip
+    store = CursorStore(session_factory)
+    url = f"{replay_server.url}/api/query"
+
+    got: list[Item] = []
+    with client() as c:
+        source = ArxivApiSource(
+            c, base_url=url, search_query="testing", page_size=10, max_results=30, cursors=store
+        )
+        with pytest.raises(HttpError, match="last status 500"):
+            for item in source.records():
+                got.append(item)
+    assert len(got) == 10
+    assert store.get(source.cursor_name) == "10"
+    assert broken.hits == 3  # one try and two retries
+
+    replay_server.routes.remove(broken)
+    before = len(replay_server.requests)
+    with client() as c:
+        source = ArxivApiSource(
+            c, base_url=url, search_query="testing", page_size=10, max_results=30, cursors=store
+        )
+        got += list(source.records())
+    resumed = replay_server.requests[before:]
+    assert [r.param("start") for r in resumed] == ["10", "20"]
+    all_keys = keys(got)
+    assert len(all_keys) == 30 and len(set(all_keys)) == 30
+    assert store.get(source.cursor_name) is None  # finished: the next harvest starts afresh
+
+
+def test_oai_harvest_resumes_after_giving_up(
+    session_factory: sessionmaker[Session], replay_server: ReplayServer
+) -> None:
+    pages = DATA / "oai_pmh"
+    first = {"verb": "ListRecords", "metadataPrefix": "arXiv", "from": "2017-12-14"}
+    replay_server.add("/oai", Reply(200, body=(pages / "paged_page1.xml").read_bytes()), query=first)
+    tok2 = {"verb": "ListRecords", "resumptionToken": "6105391|1001"}
+    tok3 = {"verb": "ListRecords", "resumptionToken": "6105391|2001"}
+    replay_server.add("/oai", Reply(200, body=(pages / "paged_page3.xml").read_bytes()), query=tok3)
+    broken = replay_server.add("/oai", Reply(503, body=b"down"), query=tok2)
+    store = CursorStore(session_factory)
+
+    got: list[Item] = []
+    with client() as c:
+        source = OaiPmhSource(c, base_url=f"{replay_server.url}/oai", from_date="2017-12-14", cursors=store)
+        with pytest.raises(HttpError, match="last status 503"):
+            for item in source.records():
+                got.append(item)
+    assert len(got) == 3
+    assert store.get(source.cursor_name) == "6105391|1001"
+
+    replay_server.routes.remove(broken)
+    replay_server.add("/oai", Reply(200, body=(pages / "paged_page2.xml").read_bytes()), query=tok2)
+    before = len(replay_server.requests)
+    with client() as c:
+        source = OaiPmhSource(c, base_url=f"{replay_server.url}/oai", from_date="2017-12-14", cursors=store)
+        got += list(source.records())
+    resumed = replay_server.requests[before:]
+    assert [r.param("resumptionToken") for r in resumed] == ["6105391|1001", "6105391|2001"]
+    assert all(r.param("metadataPrefix") is None for r in resumed)
+    all_keys = keys(got)
+    assert len(all_keys) == 8 and len(set(all_keys)) == 8
+    assert store.get(source.cursor_name) is None

@@ -1,0 +1,289 @@
+"""PoliteClient against a real local server: User-Agent, spacing, Retry-After, backoff, giving up."""
+
+from __future__ import annotations
+
+import itertools
+import socket
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+import pytest
+
+from paperfeed.config import Settings
+from paperfeed.ingest.http import (
+    MAX_BACKOFF_S,
+    HttpError,
+    PoliteClient,
+    UnsafeXml,
+    XmlError,
+    backoff_delay,
+    parse_retry_after,
+    parse_xml,
+)
+from replay import ReplayServer, Reply
+
+# The replay_server fixture lives in tests/replay.py.
+pytest_plugins = ["replay"]
+
+UA = "paperfeed-test/1.0 (mailto:test@example.org)"
+NOW = datetime(2026, 4, 12, 22, 0, 0, tzinfo=UTC)
+
+
+def make_client(**kw: object) -> PoliteClient:
+    values: dict[str, object] = {
+        "user_agent": UA,
+        "timeout_s": 2.0,
+        "min_interval_s": 0.0,
+        "max_retries": 3,
+        "backoff_base_s": 0.01,
+        "max_retry_after_s": 5.0,
+    }
+    values.update(kw)
+    return PoliteClient(**values)  # type: ignore[arg-type]
+
+
+# --- pure helpers -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("10", 10.0),
+        (" 3 ", 3.0),
+        ("0.25", 0.25),
+        ("-5", 0.0),
+        (format_datetime(NOW + timedelta(seconds=90), usegmt=True), 90.0),
+        (format_datetime(NOW - timedelta(seconds=90), usegmt=True), 0.0),
+        ("Sun, 12 Apr 2026 22:02:00 GMT", 120.0),
+        ("soon", None),
+        ("", None),
+        (None, None),
+        ("nan", None),
+    ],
+)
+def test_parse_retry_after(value: str | None, expected: float | None) -> None:
+    assert parse_retry_after(value, NOW) == expected
+
+
+def test_backoff_doubles_with_jitter_and_is_capped() -> None:
+    assert backoff_delay(0, 2.0, rand=lambda: 0.0) == 1.0
+    assert backoff_delay(0, 2.0, rand=lambda: 1.0) == 2.0
+    assert backoff_delay(3, 2.0, rand=lambda: 0.0) == 8.0
+    assert backoff_delay(30, 2.0, rand=lambda: 1.0) == MAX_BACKOFF_S
+    assert backoff_delay(30, 2.0, rand=lambda: 0.0) == MAX_BACKOFF_S / 2
+
+
+def test_from_settings_copies_every_value() -> None:
+    settings = Settings(
+        user_agent="ua-from-settings",
+        http_timeout_s=7.0,
+        arxiv_min_interval_s=3.0,
+        http_max_retries=4,
+        http_backoff_base_s=1.5,
+        http_max_retry_after_s=99.0,
+    )
+    with PoliteClient.from_settings(settings, min_interval_s=0.5) as client:
+        assert client.user_agent == "ua-from-settings"
+        assert client.min_interval_s == 0.5
+        assert client.max_retries == 4
+        assert client.backoff_base_s == 1.5
+        assert client.max_retry_after_s == 99.0
+        assert client._client.timeout.read == 7.0
+    with PoliteClient.from_settings(settings) as client:
+        assert client.interval_for("export.arxiv.org") == 3.0
+
+
+def test_empty_user_agent_is_refused() -> None:
+    with pytest.raises(ValueError, match="user_agent"):
+        PoliteClient(user_agent="  ")
+
+
+# --- against the replay server ---------------------------------------------------------------------
+
+
+def test_sends_user_agent_and_params(replay_server: ReplayServer) -> None:
+    replay_server.add("/q", Reply(200, body=b"hello"), query={"a": "1", "b": "x y"})
+    with make_client() as client:
+        response = client.get(f"{replay_server.url}/q", params={"a": 1, "b": "x y", "skip": None})
+    assert response.text == "hello"
+    (req,) = replay_server.requests
+    assert req.headers["User-Agent"] == UA
+    assert req.query == {"a": ["1"], "b": ["x y"]}
+
+
+def test_min_interval_spaces_requests_to_a_host(replay_server: ReplayServer) -> None:
+    replay_server.add("/p", Reply(200, body=b"ok"))
+    interval = 0.15
+    with make_client(min_interval_s=interval) as client:
+        started = time.monotonic()
+        for _ in range(3):
+            client.get(f"{replay_server.url}/p")
+        elapsed = time.monotonic() - started
+    times = [r.time for r in replay_server.requests]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert len(gaps) == 2
+    # Arrival times carry a little network jitter; the client spaces the starts by the full interval.
+    assert all(gap >= interval - 0.02 for gap in gaps), gaps
+    assert elapsed >= 2 * interval
+
+
+def test_threads_sharing_a_client_still_respect_the_interval(replay_server: ReplayServer) -> None:
+    replay_server.add("/p", Reply(200))
+    interval = 0.08
+    with make_client(min_interval_s=interval) as client:
+        threads = [
+            threading.Thread(target=lambda: [client.get(f"{replay_server.url}/p") for _ in range(2)])
+            for _ in range(2)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    times = sorted(r.time for r in replay_server.requests)
+    assert len(times) == 4
+    assert all(b - a >= interval - 0.02 for a, b in itertools.pairwise(times))
+
+
+def test_host_interval_override(replay_server: ReplayServer) -> None:
+    replay_server.add("/p", Reply(200))
+    with make_client(min_interval_s=30.0, host_intervals={"127.0.0.1": 0.0}) as client:
+        started = time.monotonic()
+        client.get(f"{replay_server.url}/p")
+        client.get(f"{replay_server.url}/p")
+    assert time.monotonic() - started < 5.0
+    assert len(replay_server.requests) == 2
+
+
+def test_503_retry_after_seconds_is_honoured(replay_server: ReplayServer) -> None:
+    replay_server.add("/busy", [Reply(503, {"Retry-After": "0.3"}, b"busy"), Reply(200, body=b"done")])
+    with make_client() as client:
+        response = client.get(f"{replay_server.url}/busy")
+    assert response.status_code == 200
+    assert response.text == "done"
+    first, second = replay_server.requests
+    assert second.time - first.time >= 0.3 - 0.02
+
+
+def test_429_retry_after_http_date_uses_wall_clock(replay_server: ReplayServer) -> None:
+    when = format_datetime(NOW + timedelta(seconds=4), usegmt=True)
+    replay_server.add("/rate", [Reply(429, {"Retry-After": when}), Reply(200, body=b"ok")])
+    slept: list[float] = []
+    with make_client(sleep=slept.append, wall_clock=lambda: NOW) as client:
+        assert client.get(f"{replay_server.url}/rate").text == "ok"
+    assert slept == [4.0]
+    assert len(replay_server.requests) == 2
+
+
+def test_interval_applies_to_retries_too(replay_server: ReplayServer) -> None:
+    # No Retry-After and a zero backoff: only the per-host interval can space the retry.
+    replay_server.add("/flaky", [Reply(503), Reply(200, body=b"ok")])
+    with make_client(min_interval_s=0.2, backoff_base_s=0.0) as client:
+        client.get(f"{replay_server.url}/flaky")
+    first, second = replay_server.requests
+    assert second.time - first.time >= 0.2 - 0.02
+
+
+def test_retry_after_beyond_maximum_gives_up_at_once(replay_server: ReplayServer) -> None:
+    replay_server.add("/later", Reply(503, {"Retry-After": "3600"}))
+    with make_client(max_retry_after_s=60.0) as client, pytest.raises(HttpError) as info:
+        client.get(f"{replay_server.url}/later")
+    assert len(replay_server.requests) == 1
+    assert info.value.status == 503
+    assert "3600" in str(info.value) and "/later" in str(info.value)
+
+
+def test_server_errors_back_off_then_give_up_naming_url_and_status(replay_server: ReplayServer) -> None:
+    replay_server.add("/down", Reply(500, body=b"internal error"))
+    base = 0.04
+    with make_client(max_retries=2, backoff_base_s=base) as client:
+        started = time.monotonic()
+        with pytest.raises(HttpError) as info:
+            client.get(f"{replay_server.url}/down", params={"page": 2})
+        elapsed = time.monotonic() - started
+    assert len(replay_server.requests) == 3
+    err = info.value
+    assert err.status == 500 and err.attempts == 3
+    assert f"{replay_server.url}/down?page=2" in str(err)
+    assert "last status 500" in str(err)
+    # Equal jitter waits at least half of each doubled delay: base/2 + base.
+    assert elapsed >= base / 2 + base
+    gaps = [b.time - a.time for a, b in itertools.pairwise(replay_server.requests)]
+    assert gaps[1] >= base - 0.02  # the second wait is the doubled one
+
+
+def test_404_is_not_retried(replay_server: ReplayServer) -> None:
+    replay_server.add("/missing", Reply(404, body=b"no such thing"))
+    with make_client() as client, pytest.raises(HttpError) as info:
+        client.get(f"{replay_server.url}/missing")
+    assert len(replay_server.requests) == 1
+    assert info.value.status == 404
+    assert "HTTP 404" in str(info.value) and "no such thing" in str(info.value)
+    assert info.value.response is not None
+
+
+def test_timeout_is_retried(replay_server: ReplayServer) -> None:
+    replay_server.add("/slow", [Reply(200, body=b"late", delay_s=0.6), Reply(200, body=b"fast")])
+    with make_client(timeout_s=0.1) as client:
+        response = client.get(f"{replay_server.url}/slow")
+    assert response.text == "fast"
+    assert len(replay_server.requests) == 2
+
+
+def test_dropped_connection_is_retried(replay_server: ReplayServer) -> None:
+    replay_server.add("/drop", [Reply(drop=True), Reply(200, body=b"back")])
+    with make_client() as client:
+        assert client.get(f"{replay_server.url}/drop").text == "back"
+    assert len(replay_server.requests) == 2
+
+
+def test_connection_refused_gives_up_with_clear_error() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    # The socket is closed: nothing listens on that port now.
+    with make_client(max_retries=1) as client, pytest.raises(HttpError) as info:
+        client.get(f"http://127.0.0.1:{port}/x")
+    assert info.value.status is None
+    assert info.value.attempts == 2
+    assert "ConnectError" in str(info.value) and f"127.0.0.1:{port}/x" in str(info.value)
+
+
+def test_unmatched_route_is_a_404(replay_server: ReplayServer) -> None:
+    with make_client() as client, pytest.raises(HttpError):
+        client.get(f"{replay_server.url}/nowhere")
+    assert [r.path for r in replay_server.unmatched] == ["/nowhere"]
+
+
+# --- hardened XML ----------------------------------------------------------------------------------
+
+BOMB = b"""<?xml version="1.0"?>
+<!DOCTYPE lolz [
+ <!ENTITY lol "lol">
+ <!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+ <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+]>
+<feed>&lol3;</feed>"""
+
+XXE = b"""<?xml version="1.0"?>
+<!DOCTYPE feed [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
+<feed>&xxe;</feed>"""
+
+
+@pytest.mark.parametrize("payload", [BOMB, XXE])
+def test_parse_xml_refuses_dtds(payload: bytes) -> None:
+    with pytest.raises(UnsafeXml, match=r"src: .*DOCTYPE"):
+        parse_xml(payload, source="src")
+
+
+@pytest.mark.parametrize("payload", [b"", b"   ", b"<feed><entry></feed>", b"not xml at all"])
+def test_parse_xml_malformed(payload: bytes) -> None:
+    with pytest.raises(XmlError, match=r"^src: cannot parse XML"):
+        parse_xml(payload, source="src")
+
+
+def test_parse_xml_utf16_doctype_is_refused() -> None:
+    payload = '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE a [<!ENTITY b "c">]><a>&b;</a>'
+    with pytest.raises(XmlError):
+        parse_xml(payload.encode("utf-16"), source="src")

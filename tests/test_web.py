@@ -1,0 +1,134 @@
+"""Server-rendered pages: listing, navigation, paper page, escaping, and error pages."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+import webdata
+from paperfeed.config import Settings
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    """A client over a SQLite file filled with the web test papers."""
+    with TestClient(webdata.filled_app(settings)) as c:
+        yield c
+
+
+def card_titles(html: str) -> list[str]:
+    return re.findall(r'<h2 class="title"><a href="([^"]+)">', html)
+
+
+def test_home_shows_the_latest_day(client: TestClient) -> None:
+    r = client.get("/")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    assert "June 1, 2026" in r.text
+    assert card_titles(r.text) == ["/papers/2606.00002", "/papers/2606.00001"]
+    assert 'href="/papers?date=2026-05-29"' in r.text  # previous day with papers
+    assert 'rel="next"' not in r.text  # nothing after the latest day
+    assert "script-src" not in r.headers["content-security-policy"]  # default-src 'none' forbids scripts
+    assert "default-src 'none'" in r.headers["content-security-policy"]
+
+
+def test_day_page_cards(client: TestClient) -> None:
+    html = client.get("/papers", params={"date": "2026-05-29"}).text
+    assert card_titles(html)[:2] == [f"/papers/{webdata.MATH_ID}", f"/papers/{webdata.HOSTILE_ID}"]
+    assert "Author One, Author Two, Author Three, Author Four et al." in html
+    assert "Author Five" not in html
+    assert "github ★ 1234" in html
+    assert '<span class="chip">cs.LG</span>' in html
+    assert f'href="/papers/{webdata.OLD_ID}"' in html
+    assert "<math" in html  # math in titles and excerpts
+    # Prev/next skip the empty 28th; tabs point at the week and month of the day.
+    assert 'href="/papers?date=2026-05-27"' in html and 'href="/papers?date=2026-06-01"' in html
+    assert 'href="/papers?week=2026-W22"' in html and 'href="/papers?month=2026-05"' in html
+    assert 'href="/rss?date=2026-05-29"' in html
+
+
+def test_hostile_text_is_escaped_everywhere(client: TestClient) -> None:
+    for url in ("/papers?date=2026-05-29", f"/papers/{webdata.HOSTILE_ID}"):
+        html = client.get(url).text
+        assert "<script" not in html
+        assert "&lt;script&gt;window.__pwned = 1&lt;/script&gt;" in html
+        assert "<img" not in html and "<b>" not in html
+        assert "javascript:" not in re.sub(r"&lt;.*?&gt;|\\href\{javascript:alert\(1\)\}", "", html)
+        assert not re.search(r"""href=["']?javascript:""", html, re.IGNORECASE)
+
+
+def test_week_and_month_views(client: TestClient) -> None:
+    week = client.get("/papers", params={"week": "2026-W22"}).text
+    assert "Week 22, 2026" in week and "9 papers" in week
+    assert len(card_titles(week)) == 9
+    assert 'href="/papers?week=2026-W23"' in week
+    month = client.get("/papers", params={"month": "2026-06"}).text
+    assert "June 2026" in month and len(card_titles(month)) == 2
+    assert 'href="/papers?month=2026-05"' in month
+
+
+def test_paging_links(settings: Settings) -> None:
+    small = settings.model_copy(update={"page_size": 4})
+    with TestClient(webdata.filled_app(small)) as c:
+        first = c.get("/papers", params={"week": "2026-W22"}).text
+        assert len(card_titles(first)) == 4 and "Next page" in first and "Previous page" not in first
+        last = c.get("/papers", params={"week": "2026-W22", "p": 2}).text
+        assert len(card_titles(last)) == 1 and "Previous page" in last and "Next page" not in last
+
+
+def test_paper_page(client: TestClient) -> None:
+    html = client.get(f"/papers/{webdata.MATH_ID}v2").text
+    assert '<h1 class="title">Quadratic Bounds in <math' in html
+    assert "Ada Lovelace, Alan Turing" in html
+    assert f'href="https://arxiv.org/pdf/{webdata.MATH_ID}"' in html
+    assert 'href="https://github.com/example/quadratic"' in html
+    assert 'href="https://example.org/quadratic"' in html
+    assert "<dt>Submitted by</dt><dd>alice</dd>" in html
+    assert '<a href="/papers?date=2026-05-29">2026-05-29</a>' in html
+
+
+def test_paper_page_for_many_authors_lists_all(client: TestClient) -> None:
+    html = client.get(f"/papers/{webdata.MANY_AUTHORS_ID}").text
+    assert "Author One, Author Two, Author Three, Author Four, Author Five, Author Six" in html
+
+
+def test_paper_page_drops_non_http_links(client: TestClient) -> None:
+    html = client.get(f"/papers/{webdata.HOSTILE_ID}").text
+    assert 'href="https://github.com/example/safe"' in html
+    assert "Project page" not in html  # its URL was javascript:
+
+
+@pytest.mark.parametrize("ident", ["2501.99999", "nonsense", "%3Cscript%3Ealert(1)%3C%2Fscript%3E"])
+def test_unknown_paper_is_a_404_page(client: TestClient, ident: str) -> None:
+    r = client.get(f"/papers/{ident}")
+    assert r.status_code == 404 and r.headers["content-type"].startswith("text/html")
+    assert "Not found" in r.text and "<script>" not in r.text
+
+
+@pytest.mark.parametrize(
+    "params", [{"date": "2026-02-30"}, {"week": "2026-W54"}, {"month": "13-2026"}, {"p": "-1"}, {"sort": "x"}]
+)
+def test_bad_listing_parameters_are_a_400_page(client: TestClient, params: dict[str, str]) -> None:
+    r = client.get("/papers", params=params)
+    assert r.status_code == 400 and r.headers["content-type"].startswith("text/html")
+    assert "Bad request" in r.text
+
+
+def test_empty_database_home(settings: Settings) -> None:
+    from paperfeed.app import create_app
+    from paperfeed.db.engine import make_engine
+    from paperfeed.db.migrate import upgrade
+
+    engine = make_engine(settings)
+    upgrade(engine)
+    engine.dispose()
+    with TestClient(create_app(settings)) as c:
+        r = c.get("/")
+        assert r.status_code == 200 and "No papers yet" in r.text
+
+
+def test_static_css(client: TestClient) -> None:
+    r = client.get("/static/style.css")
+    assert r.status_code == 200 and ".card" in r.text
