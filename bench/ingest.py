@@ -114,7 +114,12 @@ def run_paperfeed(path: Path, settings: Settings) -> tuple[IngestReport, float]:
     upgrade(engine)
     factory = make_sessionmaker(engine)
     t0 = time.perf_counter()
-    report = store_records(factory, JsonlSource(path).records(), batch_size=settings.ingest_batch_size)
+    report = store_records(
+        factory,
+        JsonlSource(path).records(),
+        batch_size=settings.ingest_batch_size,
+        workers=settings.ingest_workers,
+    )
     elapsed = time.perf_counter() - t0
     engine.dispose()
     return report, elapsed

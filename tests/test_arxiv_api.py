@@ -11,7 +11,7 @@ import pytest
 
 from paperfeed.ingest.arxiv_api import ArxivApiSource, AtomError, parse_arxiv_atom
 from paperfeed.ingest.http import HttpError, PoliteClient
-from paperfeed.ingest.records import PaperRecord, Rejected
+from paperfeed.ingest.records import PaperRecord, Rejected, consume
 from replay import ReplayServer, Reply, recorded_body_bytes
 
 # The replay_server fixture lives in tests/replay.py.
@@ -224,7 +224,7 @@ def test_source_pages_politely_until_max_results(replay_server: ReplayServer) ->
             page_size=10,
             max_results=30,
         )
-        items = list(source.records())
+        items = consume(source.records())
     found = papers(items)
     assert len(found) == 30
     assert len({p.arxiv_id for p in found}) == 30
@@ -241,7 +241,7 @@ def test_source_stops_at_total_results(replay_server: ReplayServer) -> None:
     serve_recordings(replay_server, "recorded_id_1605.08386")
     with make_client() as client:
         source = ArxivApiSource(client, base_url=f"{replay_server.url}/api/query", id_list=["1605.08386"])
-        found = papers(list(source.records()))
+        found = papers(consume(source.records()))
     assert [p.arxiv_id for p in found] == ["1605.08386"]
     assert len(replay_server.requests) == 1
     assert replay_server.requests[0].param("id_list") == "1605.08386"
@@ -253,7 +253,7 @@ def test_source_old_style_id_list(replay_server: ReplayServer) -> None:
         source = ArxivApiSource(
             client, base_url=f"{replay_server.url}/api/query", id_list=["quant-ph/0201082v1"]
         )
-        (paper,) = papers(list(source.records()))
+        (paper,) = papers(consume(source.records()))
     assert (paper.arxiv_id, paper.version) == ("quant-ph/0201082", 1)
     assert paper.categories == ["quant-ph", "cs.PL"]
 
@@ -262,7 +262,7 @@ def test_source_invalid_id_yields_rejected_from_the_400_body(replay_server: Repl
     serve_recordings(replay_server, "recorded_id_abc")
     with make_client() as client:
         source = ArxivApiSource(client, base_url=f"{replay_server.url}/api/query", id_list=["abc"])
-        items = list(source.records())
+        items = consume(source.records())
     assert len(items) == 1 and isinstance(items[0], Rejected)
     assert "incorrect id format for abc" in items[0].reason
     assert len(replay_server.requests) == 1  # a 400 is never retried
@@ -273,7 +273,7 @@ def test_source_http_failure_is_raised(replay_server: ReplayServer) -> None:
     with make_client() as client:
         source = ArxivApiSource(client, base_url=f"{replay_server.url}/api/query", search_query="x")
         with pytest.raises(HttpError, match="403"):
-            list(source.records())
+            consume(source.records())
 
 
 def test_source_needs_a_query() -> None:
@@ -320,7 +320,7 @@ def test_empty_page_mid_harvest_fails_and_keeps_the_cursor(replay_server: Replay
         source = ArxivApiSource(client, base_url=url, search_query="testing", page_size=10, cursors=cursors)
         got = []
         with pytest.raises(AtomError, match=r"empty page at start=10 although totalResults=214881"):
-            got.extend(source.records())
+            got.extend(consume(source.records()))
     assert cursors.saved == {source.cursor_name: "10"}
 
 
@@ -331,6 +331,6 @@ def test_unreadable_cursor_starts_over(replay_server: ReplayServer) -> None:
         probe = ArxivApiSource(client, base_url=url, id_list=["1605.08386"])
         cursors = DictCursors(**{probe.cursor_name: "garbage"})
         source = ArxivApiSource(client, base_url=url, id_list=["1605.08386"], cursors=cursors)
-        assert len(papers(list(source.records()))) == 1
+        assert len(papers(consume(source.records()))) == 1
     assert replay_server.requests[0].param("start") == "0"
     assert cursors.saved == {}

@@ -8,12 +8,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from paperfeed.db.models import HarvestCursor
+from paperfeed.db.models import HarvestCursor, Paper
 from paperfeed.ingest.arxiv_api import ArxivApiSource
 from paperfeed.ingest.cursors import CursorStore
 from paperfeed.ingest.http import HttpError, PoliteClient
 from paperfeed.ingest.oai_pmh import OaiPmhSource
-from paperfeed.ingest.records import Item, PaperRecord
+from paperfeed.ingest.store import store_records
 from replay import ReplayServer, Reply
 
 # The replay_server fixture lives in tests/replay.py.
@@ -53,9 +53,9 @@ def client() -> PoliteClient:
     return PoliteClient(user_agent=UA, timeout_s=2.0, min_interval_s=0.01, max_retries=2, backoff_base_s=0.01)
 
 
-def keys(items: list[Item]) -> list[str]:
-    assert all(isinstance(i, PaperRecord) for i in items)
-    return [i.key for i in items if isinstance(i, PaperRecord)]
+def stored_keys(factory: sessionmaker[Session]) -> list[str]:
+    with factory() as session:
+        return list(session.scalars(select(Paper.key)))
 
 
 def recording(prefix: str) -> Path:
@@ -78,15 +78,14 @@ def test_arxiv_harvest_resumes_after_giving_up(
     store = CursorStore(session_factory)
     url = f"{replay_server.url}/api/query"
 
-    got: list[Item] = []
     with client() as c:
         source = ArxivApiSource(
             c, base_url=url, search_query="testing", page_size=10, max_results=30, cursors=store
         )
         with pytest.raises(HttpError, match="last status 500"):
-            for item in source.records():
-                got.append(item)
-    assert len(got) == 10
+            store_records(session_factory, source.records(), batch_size=1000)
+    # The checkpoint after page 1 committed its papers before it saved the cursor.
+    assert len(stored_keys(session_factory)) == 10
     assert store.get(source.cursor_name) == "10"
     assert broken.hits == 3  # one try and two retries
 
@@ -96,11 +95,11 @@ def test_arxiv_harvest_resumes_after_giving_up(
         source = ArxivApiSource(
             c, base_url=url, search_query="testing", page_size=10, max_results=30, cursors=store
         )
-        got += list(source.records())
+        report = store_records(session_factory, source.records(), batch_size=1000)
     resumed = replay_server.requests[before:]
     assert [r.param("start") for r in resumed] == ["10", "20"]
-    all_keys = keys(got)
-    assert len(all_keys) == 30 and len(set(all_keys)) == 30
+    assert (report.new, report.unchanged) == (20, 0)  # each paper arrived exactly once
+    assert len(stored_keys(session_factory)) == 30
     assert store.get(source.cursor_name) is None  # finished: the next harvest starts afresh
 
 
@@ -116,13 +115,11 @@ def test_oai_harvest_resumes_after_giving_up(
     broken = replay_server.add("/oai", Reply(503, body=b"down"), query=tok2)
     store = CursorStore(session_factory)
 
-    got: list[Item] = []
     with client() as c:
         source = OaiPmhSource(c, base_url=f"{replay_server.url}/oai", from_date="2017-12-14", cursors=store)
         with pytest.raises(HttpError, match="last status 503"):
-            for item in source.records():
-                got.append(item)
-    assert len(got) == 3
+            store_records(session_factory, source.records(), batch_size=1000)
+    assert len(stored_keys(session_factory)) == 3
     assert store.get(source.cursor_name) == "6105391|1001"
 
     replay_server.routes.remove(broken)
@@ -130,10 +127,10 @@ def test_oai_harvest_resumes_after_giving_up(
     before = len(replay_server.requests)
     with client() as c:
         source = OaiPmhSource(c, base_url=f"{replay_server.url}/oai", from_date="2017-12-14", cursors=store)
-        got += list(source.records())
+        report = store_records(session_factory, source.records(), batch_size=1000)
     resumed = replay_server.requests[before:]
     assert [r.param("resumptionToken") for r in resumed] == ["6105391|1001", "6105391|2001"]
     assert all(r.param("metadataPrefix") is None for r in resumed)
-    all_keys = keys(got)
-    assert len(all_keys) == 8 and len(set(all_keys)) == 8
+    assert (report.new, report.unchanged) == (5, 0)
+    assert len(stored_keys(session_factory)) == 8
     assert store.get(source.cursor_name) is None

@@ -10,7 +10,7 @@ import pytest
 
 from paperfeed.ingest.http import PoliteClient
 from paperfeed.ingest.oai_pmh import OaiError, OaiPmhSource, parse_list_records
-from paperfeed.ingest.records import PaperRecord, Rejected
+from paperfeed.ingest.records import PaperRecord, Rejected, consume
 from replay import ReplayServer, Reply
 
 # The replay_server fixture lives in tests/replay.py.
@@ -143,7 +143,7 @@ def test_real_503_retry_after_then_200(replay_server: ReplayServer) -> None:
         source = OaiPmhSource(
             client, base_url=f"{replay_server.url}/oai2", from_date=date(2015, 1, 1), until="2015-01-03"
         )
-        found = papers(list(source.records()))
+        found = papers(consume(source.records()))
     assert slept == [10.0]
     assert [p.arxiv_id for p in found] == ["1412.8544", "hep-th/9504118"]
     assert found[0].authors == ["Sander Uijlen", "Bas Westerbaan"]
@@ -177,7 +177,7 @@ def test_source_follows_resumption_tokens(replay_server: ReplayServer) -> None:
         source = OaiPmhSource(
             client, base_url=f"{replay_server.url}/oai", from_date="2017-12-14", set_spec="physics:hep-ex"
         )
-        found = papers(list(source.records()))
+        found = papers(consume(source.records()))
     assert len(found) == 8
     assert len({p.arxiv_id for p in found}) == 8
     assert source.deleted == 1 and source.pages_fetched == 3
@@ -195,7 +195,7 @@ def test_source_no_records_match(replay_server: ReplayServer) -> None:
     replay_server.add("/oai", Reply(200, body=read("error_noRecordsMatch.xml")))
     with make_client() as client:
         source = OaiPmhSource(client, base_url=f"{replay_server.url}/oai", from_date="2030-01-01")
-        assert list(source.records()) == []
+        assert consume(source.records()) == []
     assert len(replay_server.requests) == 1
 
 
@@ -229,7 +229,7 @@ def test_expired_saved_token_restarts_the_harvest(replay_server: ReplayServer) -
             cursors=cursors,
         )
         cursors.set(source.cursor_name, "old|token")
-        found = papers(list(source.records()))
+        found = papers(consume(source.records()))
     assert len(found) == 8
     tokens = [r.param("resumptionToken") for r in replay_server.requests]
     assert tokens == ["old|token", None, "6105391|1001", "6105391|2001"]

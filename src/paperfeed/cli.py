@@ -74,7 +74,13 @@ def run_ingest(
                 task, advance=report.seen, new=running.new, upd=running.updated, rej=running.rejected
             )
 
-        report = store_records(factory, items, batch_size=settings.ingest_batch_size, on_batch=on_batch)
+        report = store_records(
+            factory,
+            items,
+            batch_size=settings.ingest_batch_size,
+            on_batch=on_batch,
+            workers=settings.ingest_workers,
+        )
     console.print(_report_table(report, label))
     for err in report.errors[:20]:
         console.print(f"[yellow]rejected:[/] {err}", markup=True, highlight=False)

@@ -66,7 +66,14 @@ class Settings(BaseSettings):
     http_max_retry_after_s: float = Field(
         600.0, ge=0, description="Longest Retry-After paperfeed will honour before giving up (seconds)."
     )
-    ingest_batch_size: int = Field(1000, ge=1, description="Records stored per transaction during ingest.")
+    ingest_batch_size: int = Field(5000, ge=1, description="Records stored per transaction during ingest.")
+
+    ingest_workers: int = Field(
+        1,
+        ge=0,
+        le=32,
+        description="Worker processes that parse big dumps while the database writes (0: all in-process).",
+    )
 
     @classmethod
     def settings_customise_sources(

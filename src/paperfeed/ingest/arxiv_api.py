@@ -6,12 +6,13 @@ import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 
 from lxml import etree
 
 from paperfeed.ingest.cursors import Cursors
 from paperfeed.ingest.http import HttpError, PoliteClient, XmlError, parse_xml
-from paperfeed.ingest.records import CodeLink, Item, PaperRecord, Rejected
+from paperfeed.ingest.records import Checkpoint, CodeLink, Item, PaperRecord, Rejected
 from paperfeed.text.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from paperfeed.text.clean import clean_block, clean_line
 from paperfeed.text.code_links import extract_code_links
@@ -254,7 +255,7 @@ class ArxivApiSource:
         return int(saved)
 
     def records(self) -> Iterator[Item]:
-        """Yield every entry in order; the next start is saved after each page has been consumed."""
+        """Yield every entry in order, and a Checkpoint after each page that saves the next start."""
         start = self._saved_start()
         while True:
             size = self.page_size
@@ -277,6 +278,6 @@ class ArxivApiSource:
             if total is not None and start >= total:
                 break
             if self.cursors is not None:
-                self.cursors.set(self.cursor_name, str(start))
+                yield Checkpoint(partial(self.cursors.set, self.cursor_name, str(start)))
         if self.cursors is not None:
-            self.cursors.clear(self.cursor_name)
+            yield Checkpoint(partial(self.cursors.clear, self.cursor_name))

@@ -29,11 +29,16 @@ def bulk_insert(
     dialect = conn.dialect
     # Dates and datetimes need the dialect's own encoding (SQLite stores them as text in a fixed format).
     procs = [table.c[c].type.bind_processor(dialect) for c in columns]
-    if any(procs):
-        rows = [
-            tuple(p(v) if p is not None and v is not None else v for p, v in zip(procs, row, strict=True))
-            for row in rows
-        ]
+    for col, proc in enumerate(procs):
+        if proc is None:
+            continue
+        memo: dict[Any, Any] = {}  # a batch shares one timestamp: encode each distinct value once
+        for i, row in enumerate(rows):
+            value = row[col]
+            if value is not None:
+                if value not in memo:
+                    memo[value] = proc(value)
+                rows[i] = (*row[:col], memo[value], *row[col + 1 :])
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
     sql = (
         f"INSERT INTO {table.name} ({', '.join(columns)}) "  # noqa: S608 - names come from our own models

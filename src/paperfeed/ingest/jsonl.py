@@ -13,7 +13,9 @@ import io
 import re
 import zlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -119,16 +121,12 @@ class JsonlSource:
         self.path = Path(path)
         self.name = name
         self.listing_date = listing_date
+        self._ctx = _LineContext(self.name, self.path.name, listing_date)
 
     def _open(self) -> io.BufferedIOBase:
         if self.path.suffix == ".gz":
             return gzip.open(self.path, "rb")
         return self.path.open("rb")
-
-    def _label(self, lineno: int, obj: Any = None) -> str:
-        raw_id = obj.get("id") if isinstance(obj, dict) else None
-        where = f"{self.path.name} line {lineno}"
-        return f"{where} ({raw_id})" if isinstance(raw_id, str) and raw_id else where
 
     def records(self) -> Iterator[Item]:
         """Yield one record per non-blank line, in file order; never raises for bad content."""
@@ -161,17 +159,34 @@ class JsonlSource:
             except (InvalidArxivId, UnicodeDecodeError):
                 pass  # the full parse below reports the bad id with its line number
             else:
-                return Pending(key, raw_hash, lambda: self._parse_full(line, lineno, raw_hash))
-        return self._parse_full(line, lineno, raw_hash)
+                # A partial of a module-level function pickles, so a worker process can parse it.
+                return Pending(key, raw_hash, partial(_parse_full, line, lineno, raw_hash, self._ctx))
+        return _parse_full(line, lineno, raw_hash, self._ctx)
 
-    def _parse_full(self, line: bytes, lineno: int, raw_hash: str) -> PaperRecord | Rejected:
-        try:
-            obj = orjson.loads(line)
-        except orjson.JSONDecodeError as exc:
-            return Rejected(self.name, self._label(lineno), f"invalid JSON: {exc}")
-        try:
-            record = parse_jsonl_object(obj, source=self.name, listing_date=self.listing_date)
-        except ValueError as exc:
-            return Rejected(self.name, self._label(lineno, obj), str(exc))
-        record.raw_hash = raw_hash
-        return record
+
+@dataclass(frozen=True, slots=True)
+class _LineContext:
+    """What parsing one line needs from its source (small and picklable)."""
+
+    source: str
+    file_name: str
+    listing_date: date | None
+
+    def label(self, lineno: int, obj: Any = None) -> str:
+        """How a rejected line is named: file, line number and id when known."""
+        raw_id = obj.get("id") if isinstance(obj, dict) else None
+        where = f"{self.file_name} line {lineno}"
+        return f"{where} ({raw_id})" if isinstance(raw_id, str) and raw_id else where
+
+
+def _parse_full(line: bytes, lineno: int, raw_hash: str, ctx: _LineContext) -> PaperRecord | Rejected:
+    try:
+        obj = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        return Rejected(ctx.source, ctx.label(lineno), f"invalid JSON: {exc}")
+    try:
+        record = parse_jsonl_object(obj, source=ctx.source, listing_date=ctx.listing_date)
+    except ValueError as exc:
+        return Rejected(ctx.source, ctx.label(lineno, obj), str(exc))
+    record.raw_hash = raw_hash
+    return record

@@ -6,12 +6,13 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import partial
 
 from lxml import etree
 
 from paperfeed.ingest.cursors import Cursors
 from paperfeed.ingest.http import PoliteClient, XmlError, parse_xml
-from paperfeed.ingest.records import CodeLink, Item, PaperRecord, Rejected
+from paperfeed.ingest.records import Checkpoint, CodeLink, Item, PaperRecord, Rejected
 from paperfeed.text.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from paperfeed.text.clean import clean_block, clean_line
 from paperfeed.text.code_links import extract_code_links
@@ -271,7 +272,7 @@ class OaiPmhSource:
             if not token:
                 break
             if self.cursors is not None:
-                self.cursors.set(self.cursor_name, token)
+                yield Checkpoint(partial(self.cursors.set, self.cursor_name, token))
             page = self._fetch(token)
         if self.cursors is not None:
-            self.cursors.clear(self.cursor_name)
+            yield Checkpoint(partial(self.cursors.clear, self.cursor_name))

@@ -113,7 +113,15 @@ class Pending:
     parse: Callable[[], PaperRecord | Rejected]
 
 
-Item = PaperRecord | Rejected | Pending
+@dataclass(slots=True)
+class Checkpoint:
+    """Yielded by a resumable source between pages: the store commits every record before it, then
+    calls `save()` (which stores the harvest cursor), so a resumed harvest neither skips nor loses any."""
+
+    save: Callable[[], None]
+
+
+Item = PaperRecord | Rejected | Pending | Checkpoint
 
 
 class Source(Protocol):
@@ -129,4 +137,17 @@ class Source(Protocol):
 def resolved(items: Iterable[Item]) -> Iterator[PaperRecord | Rejected]:
     """Items with every Pending parsed: for consumers that need the full record (tests, previews)."""
     for item in items:
+        if isinstance(item, Checkpoint):
+            continue
         yield item.parse() if isinstance(item, Pending) else item
+
+
+def consume(items: Iterable[Item]) -> list[PaperRecord | Rejected]:
+    """Read a source as the store does, without a database: checkpoints run as reached, Pending parsed."""
+    out: list[PaperRecord | Rejected] = []
+    for item in items:
+        if isinstance(item, Checkpoint):
+            item.save()
+        else:
+            out.append(item.parse() if isinstance(item, Pending) else item)
+    return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -15,7 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from paperfeed.db.models import Author, CodeLinkRow, Paper, PaperAuthor, PaperCategory, Submission
 from paperfeed.ingest.bulk import bulk_insert, chunks
 from paperfeed.ingest.merge import METADATA_COLUMNS, Merge, StoredPaper, merge
-from paperfeed.ingest.records import Item, PaperRecord, Pending, Rejected
+from paperfeed.ingest.pipeline import PendingResolver, Prepared
+from paperfeed.ingest.records import Checkpoint, Item, PaperRecord, Pending, Rejected
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +28,7 @@ PAPER_CATEGORIES: Table = PaperCategory.__table__  # type: ignore[assignment]
 CODE_LINKS: Table = CodeLinkRow.__table__  # type: ignore[assignment]
 SUBMISSIONS: Table = Submission.__table__  # type: ignore[assignment]
 
+AUTHOR_CACHE_MAX = 2_000_000  # names cached between batches (about 200 MB at most)
 MAX_ERRORS_KEPT = 200  # the report keeps the first errors verbatim and counts the rest
 STORED_COLUMNS = ("title", "abstract", "upvotes", *METADATA_COLUMNS)
 
@@ -83,10 +86,11 @@ def validate(record: PaperRecord) -> str | None:
 
 
 def _batches(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
+    """Batches of at most `size` items; a Checkpoint ends its batch, so it runs right after a commit."""
     batch: list[Item] = []
     for item in items:
         batch.append(item)
-        if len(batch) >= size:
+        if len(batch) >= size or isinstance(item, Checkpoint):
             yield batch
             batch = []
     if batch:
@@ -110,27 +114,66 @@ class PaperStore:
         *,
         batch_size: int = 1000,
         on_batch: Callable[[IngestReport], None] | None = None,
+        workers: int = 0,
     ) -> IngestReport:
-        """Store all items; one transaction per batch; a bad record never stops the rest."""
+        """Store all items; one transaction per batch; a bad record never stops the rest.
+
+        With `workers` > 0, the next batch is parsed in worker processes while this one is written.
+        """
         total = IngestReport()
-        for batch in _batches(items, batch_size):
-            report = self._store_batch(batch)
-            total.add(report)
-            if on_batch:
-                on_batch(report)
+        resolver = PendingResolver(self._stored_hashes, workers=workers)
+        queue: deque[Prepared] = deque()
+        written: set[str] = set()
+        try:
+            for batch in _batches(items, batch_size):
+                queue.append(resolver.prepare(batch))
+                if len(queue) > (1 if workers else 0):
+                    written = self._finish(resolver, queue.popleft(), written, total, on_batch)
+            while queue:
+                written = self._finish(resolver, queue.popleft(), written, total, on_batch)
+        finally:
+            resolver.close()
         return total
 
-    def _store_batch(self, batch: list[Item]) -> IngestReport:
+    def _finish(
+        self,
+        resolver: PendingResolver,
+        prep: Prepared,
+        written: set[str],
+        total: IngestReport,
+        on_batch: Callable[[IngestReport], None] | None,
+    ) -> set[str]:
         report = IngestReport()
-        batch = self._resolve_pending(batch, report)
+        items, report.unchanged = resolver.finish(prep, written)
+        written = self._store_batch(items, report)
+        total.add(report)
+        if on_batch:
+            on_batch(report)
+        return written
+
+    def _stored_hashes(self, keys: list[str]) -> dict[str, str]:
+        with self._factory() as session:
+            return {key: h for key, _, _, h in self._existing(session, keys)}
+
+    def _store_batch(self, batch: list[Item], report: IngestReport) -> set[str]:
+        """Validate and write one batch; returns the keys it inserted or changed."""
         # A key seen twice in one batch (e.g. "2604.17536" and "2604.17536v2" lines) goes to a later
         # round, so every record is merged in input order exactly as if stored one at a time.
         rounds: list[dict[str, PaperRecord]] = []
+        checkpoints: list[Checkpoint] = []
         for item in batch:
+            if isinstance(item, Checkpoint):
+                checkpoints.append(item)
+                continue
             if isinstance(item, Rejected):
                 report.reject(item.source, item.record, item.reason)
                 continue
-            assert isinstance(item, PaperRecord)
+            if isinstance(item, Pending):  # only from a caller bypassing the resolver
+                resolved = item.parse()
+                if isinstance(resolved, Rejected):
+                    report.reject(resolved.source, resolved.record, resolved.reason)
+                    continue
+                item = resolved
             reason = validate(item)
             if reason:
                 report.reject(item.source, _label(item), reason)
@@ -141,43 +184,30 @@ class PaperStore:
                     break
             else:
                 rounds.append({item.key: item})
+        written: set[str] = set()
         for records in rounds:
-            self._write_round(list(records.values()), report)
-        return report
+            written |= self._write_round(list(records.values()), report)
+        for checkpoint in checkpoints:
+            checkpoint.save()  # only now is everything before it committed
+        return written
 
-    def _write_round(self, records: list[PaperRecord], report: IngestReport) -> None:
+    def _write_round(self, records: list[PaperRecord], report: IngestReport) -> set[str]:
         try:
-            self._write(records, report)
+            return self._write(records, report)
         except SQLAlchemyError as exc:
             # Isolate the offending record(s): retry one by one, each in its own transaction.
             log.warning("batch failed (%s); retrying record by record", exc.__class__.__name__)
+            written: set[str] = set()
             for rec in records:
                 one = IngestReport()
                 try:
-                    self._write([rec], one)
+                    written |= self._write([rec], one)
                 except SQLAlchemyError as err:
                     cause = getattr(err, "orig", None) or err
                     report.reject(rec.source, _label(rec), f"database error: {cause}")
                 else:
                     report.add(one)
-
-    def _resolve_pending(self, batch: list[Item], report: IngestReport) -> list[Item]:
-        """Parse only the Pending items whose stored hash differs; the rest are unchanged, unparsed."""
-        pending = [item for item in batch if isinstance(item, Pending)]
-        if not pending:
-            return batch
-        with self._factory() as session:
-            hashes = {key: h for key, _, _, h in self._existing(session, [p.key for p in pending])}
-        out: list[Item] = []
-        for item in batch:
-            if isinstance(item, Pending):
-                if hashes.get(item.key) == item.content_hash:
-                    report.unchanged += 1
-                    continue
-                out.append(item.parse())
-            else:
-                out.append(item)
-        return out
+            return written
 
     @staticmethod
     def _existing(session: Session, keys: Sequence[str]) -> Iterator[tuple[str, int, int | None, str]]:
@@ -188,8 +218,19 @@ class PaperStore:
                 )
             )
 
-    def _write(self, records: list[PaperRecord], report: IngestReport) -> None:
+    def _write(self, records: list[PaperRecord], report: IngestReport) -> set[str]:
         new_authors: dict[str, int] = {}
+        try:
+            return self._write_tx(records, report, new_authors)
+        except BaseException:
+            # The transaction rolled back: ids of authors it inserted no longer exist.
+            for name in new_authors:
+                self._author_ids.pop(name, None)
+            raise
+
+    def _write_tx(
+        self, records: list[PaperRecord], report: IngestReport, new_authors: dict[str, int]
+    ) -> set[str]:
         counts = IngestReport()
         with self._factory() as session, session.begin():
             existing = {
@@ -217,9 +258,9 @@ class PaperStore:
                 self._apply_merges(session, merges, now, new_authors)
             counts.new += len(to_insert)
             counts.updated += len(merges)
-        # Only after commit: a rolled-back batch must count nothing and leave no ids of missing rows.
+        # Only after commit: a rolled-back batch must count nothing.
         report.add(counts)
-        self._author_ids.update(new_authors)
+        return {r.key for r in to_insert} | {r.key for _, r, _ in merges}
 
     def _insert_papers(
         self, session: Session, records: list[PaperRecord], now: datetime, new_authors: dict[str, int]
@@ -372,32 +413,24 @@ class PaperStore:
         self, session: Session, names: set[str], new_authors: dict[str, int]
     ) -> dict[str, int]:
         """Author name -> id, inserting unknown names (ON CONFLICT DO NOTHING for concurrent ingests)."""
-        missing = sorted(n for n in names if n not in self._author_ids and n not in new_authors)
+        if len(self._author_ids) > AUTHOR_CACHE_MAX:
+            self._author_ids.clear()  # bounded memory on huge harvests; ids are re-read on demand
+            self._author_ids.update(new_authors)
+        missing = sorted(n for n in names if n not in self._author_ids)
         if missing:
             bulk_insert(
                 session, AUTHORS, ("name",), [(n,) for n in missing], suffix="ON CONFLICT (name) DO NOTHING"
             )
             for chunk in chunks(missing):
-                new_authors.update(
-                    (name, aid)
+                found = {
+                    name: aid
                     for aid, name in session.execute(
                         select(AUTHORS.c.id, AUTHORS.c.name).where(AUTHORS.c.name.in_(chunk))
                     )
-                )
-        return _ChainMap(self._author_ids, new_authors)
-
-
-class _ChainMap(dict[str, int]):
-    """Read-through view of two dicts without copying the (large) author cache every batch."""
-
-    def __init__(self, first: dict[str, int], second: dict[str, int]) -> None:
-        super().__init__()
-        self._first = first
-        self._second = second
-
-    def __getitem__(self, key: str) -> int:
-        found = self._first.get(key)
-        return found if found is not None else self._second[key]
+                }
+                new_authors.update(found)
+                self._author_ids.update(found)
+        return self._author_ids
 
 
 PAPER_COLUMNS = (
@@ -452,6 +485,7 @@ def store_records(
     *,
     batch_size: int = 1000,
     on_batch: Callable[[IngestReport], None] | None = None,
+    workers: int = 0,
 ) -> IngestReport:
     """Store items idempotently: new papers inserted, newer versions updated, the rest unchanged."""
-    return PaperStore(session_factory).store(items, batch_size=batch_size, on_batch=on_batch)
+    return PaperStore(session_factory).store(items, batch_size=batch_size, on_batch=on_batch, workers=workers)
