@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
+from pathlib import Path
 
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from paperfeed.config import Settings
+from paperfeed.db.engine import make_engine, make_sessionmaker
+from paperfeed.db.migrate import upgrade
 from paperfeed.db.models import Author, CodeLinkRow, Paper, PaperAuthor, PaperCategory, Submission
-from paperfeed.ingest.records import CodeLink, PaperRecord, Rejected
+from paperfeed.ingest.jsonl import JsonlSource
+from paperfeed.ingest.records import Checkpoint, CodeLink, PaperRecord, Rejected
 from paperfeed.ingest.store import store_records
+
+DATA = Path(__file__).parent / "data"
 
 
 def rec(n: int, **kw: object) -> PaperRecord:
@@ -172,3 +180,59 @@ def test_duplicates_within_a_batch_keep_the_newest(session_factory: sessionmaker
     assert (report.new, report.unchanged) == (1, 1)
     with session_factory() as s:
         assert s.scalars(select(Paper.title)).one() == "v2"
+
+
+def test_checkpoint_runs_only_after_the_records_before_it_are_committed(
+    session_factory: sessionmaker[Session],
+) -> None:
+    seen: list[int] = []
+
+    def save() -> None:
+        seen.append(count(session_factory, Paper))  # a fresh session: sees committed rows only
+
+    report = store_records(session_factory, [rec(1), rec(2), Checkpoint(save), rec(3)], batch_size=1000)
+    assert seen == [2]
+    assert report.new == 3
+
+
+def _synthetic_dump(path: Path, n: int) -> None:
+    """n lines made from the real sample lines with fresh ids; every 7th id repeats with a version."""
+    real = [json.loads(line) for line in (DATA / "jsonl" / "sample.jsonl").read_text().splitlines()]
+    lines = []
+    for i in range(n):
+        obj = dict(real[i % len(real)], id=f"2601.{i + 1:05d}")
+        lines.append(json.dumps(obj))
+        if i % 7 == 0:
+            lines.append(json.dumps(dict(obj, id=f"2601.{i + 1:05d}v2", comment=f"v2 of {i + 1}")))
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_worker_pipeline_gives_the_same_database_as_serial(tmp_path: Path) -> None:
+    dump = tmp_path / "dump.jsonl"
+    _synthetic_dump(dump, 700)
+    results = []
+    for workers in (0, 1):
+        settings = Settings(database_url=f"sqlite:///{tmp_path / f'w{workers}.db'}")
+        eng = make_engine(settings)
+        upgrade(eng)
+        factory = make_sessionmaker(eng)
+        first = store_records(factory, JsonlSource(dump).records(), batch_size=300, workers=workers)
+        again = store_records(factory, JsonlSource(dump).records(), batch_size=300, workers=workers)
+        with eng.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT p.key, p.version, p.comment, p.title, "
+                    "(SELECT group_concat(day) FROM submissions s WHERE s.paper_id = p.id), "
+                    "(SELECT count(*) FROM paper_authors a WHERE a.paper_id = p.id) "
+                    "FROM papers p ORDER BY p.key"
+                )
+            ).all()
+        eng.dispose()
+        results.append(((first.new, first.updated, first.rejected), (again.new, again.updated), rows))
+    serial, pipelined = results
+    assert serial == pipelined
+    assert serial[0] == (700, 100, 0)  # 100 ids (0, 7, ..., 693) came back as v2 and updated their row
+    assert serial[1] == (0, 0)
+    v2 = [(key, version, comment) for key, version, comment, *_ in serial[2] if (int(key[5:]) - 1) % 7 == 0]
+    assert len(v2) == 100
+    assert [r for r in v2 if r[1:] != (2, f"v2 of {int(r[0][5:])}")] == []

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -165,3 +166,12 @@ class HarvestCursor(Base):
     name: Mapped[str] = mapped_column(String(255), primary_key=True)
     cursor: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# Core tables, for bulk statements that bypass the ORM (ingest).
+PAPERS: Table = Paper.__table__  # type: ignore[assignment]
+AUTHORS: Table = Author.__table__  # type: ignore[assignment]
+PAPER_AUTHORS: Table = PaperAuthor.__table__  # type: ignore[assignment]
+PAPER_CATEGORIES: Table = PaperCategory.__table__  # type: ignore[assignment]
+CODE_LINKS: Table = CodeLinkRow.__table__  # type: ignore[assignment]
+SUBMISSIONS: Table = Submission.__table__  # type: ignore[assignment]

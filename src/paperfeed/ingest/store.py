@@ -5,84 +5,27 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from paperfeed.db.models import Author, CodeLinkRow, Paper, PaperAuthor, PaperCategory, Submission
+from paperfeed.db.models import AUTHORS, CODE_LINKS, PAPER_AUTHORS, PAPER_CATEGORIES, PAPERS, SUBMISSIONS
 from paperfeed.ingest.bulk import bulk_insert, chunks
-from paperfeed.ingest.merge import METADATA_COLUMNS, Merge, StoredPaper, merge
+from paperfeed.ingest.merge import Merge, merge
 from paperfeed.ingest.pipeline import PendingResolver, Prepared
 from paperfeed.ingest.records import Checkpoint, Item, PaperRecord, Pending, Rejected
+from paperfeed.ingest.report import IngestReport, validate
+from paperfeed.ingest.stored import load_stored
+
+__all__ = ["IngestReport", "PaperStore", "store_records", "validate"]
 
 log = logging.getLogger(__name__)
 
-PAPERS: Table = Paper.__table__  # type: ignore[assignment]
-AUTHORS: Table = Author.__table__  # type: ignore[assignment]
-PAPER_AUTHORS: Table = PaperAuthor.__table__  # type: ignore[assignment]
-PAPER_CATEGORIES: Table = PaperCategory.__table__  # type: ignore[assignment]
-CODE_LINKS: Table = CodeLinkRow.__table__  # type: ignore[assignment]
-SUBMISSIONS: Table = Submission.__table__  # type: ignore[assignment]
 
 AUTHOR_CACHE_MAX = 2_000_000  # names cached between batches (about 200 MB at most)
-MAX_ERRORS_KEPT = 200  # the report keeps the first errors verbatim and counts the rest
-STORED_COLUMNS = ("title", "abstract", "upvotes", *METADATA_COLUMNS)
-
-
-@dataclass
-class IngestReport:
-    """Counts of one ingest run; `errors` names each rejected record and why."""
-
-    new: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    rejected: int = 0
-    errors: list[str] = field(default_factory=list)
-
-    @property
-    def seen(self) -> int:
-        """Records read, good or bad."""
-        return self.new + self.updated + self.unchanged + self.rejected
-
-    def reject(self, source: str, record: str, reason: str) -> None:
-        """Count one rejected record, keeping its message."""
-        self.rejected += 1
-        if len(self.errors) < MAX_ERRORS_KEPT:
-            self.errors.append(f"{source}: record {record!r} rejected: {reason}")
-
-    def add(self, other: IngestReport) -> None:
-        """Fold another report into this one."""
-        self.new += other.new
-        self.updated += other.updated
-        self.unchanged += other.unchanged
-        self.rejected += other.rejected
-        room = MAX_ERRORS_KEPT - len(self.errors)
-        self.errors.extend(other.errors[: max(room, 0)])
-
-
-def validate(record: PaperRecord) -> str | None:
-    """Why a record cannot be stored, or None when it can."""
-    if not record.title.strip():
-        return "missing title"
-    if len(record.title) > 2000:
-        return f"title too long ({len(record.title)} chars)"
-    if len(record.abstract) > 100_000:
-        return f"abstract too long ({len(record.abstract)} chars)"
-    if record.arxiv_id is not None and (len(record.arxiv_id) > 64 or not record.arxiv_id.strip()):
-        return f"bad arXiv id {record.arxiv_id!r}"
-    if record.version is not None and record.version < 1:
-        return f"bad version {record.version}"
-    if any(len(a) > 512 for a in record.authors):
-        return "author name too long"
-    if any(len(c) > 64 for c in record.categories):
-        return "category too long"
-    if "\x00" in record.title or "\x00" in record.abstract:
-        return "NUL character in text"
-    return None
 
 
 def _batches(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
@@ -315,41 +258,10 @@ class PaperStore:
     def _merges(
         self, session: Session, candidates: list[tuple[int, PaperRecord]]
     ) -> list[tuple[int, PaperRecord, Merge]]:
-        """Load the stored state of changed-hash papers and keep those the record really changes."""
+        """Keep the changed-hash candidates that really change their stored paper."""
         if not candidates:
             return []
-        ids = [pid for pid, _ in candidates]
-        stored = {pid: StoredPaper(pid, {}) for pid in ids}
-        for chunk in chunks(ids):
-            for row in session.execute(
-                select(PAPERS.c.id, *(PAPERS.c[c] for c in STORED_COLUMNS)).where(PAPERS.c.id.in_(chunk))
-            ):
-                stored[row[0]].columns = dict(zip(STORED_COLUMNS, row[1:], strict=True))
-            for pid, name in session.execute(
-                select(PAPER_AUTHORS.c.paper_id, AUTHORS.c.name)
-                .join(AUTHORS, AUTHORS.c.id == PAPER_AUTHORS.c.author_id)
-                .where(PAPER_AUTHORS.c.paper_id.in_(chunk))
-                .order_by(PAPER_AUTHORS.c.paper_id, PAPER_AUTHORS.c.position)
-            ):
-                stored[pid].authors.append(name)
-            for pid, cat in session.execute(
-                select(PAPER_CATEGORIES.c.paper_id, PAPER_CATEGORIES.c.category)
-                .where(PAPER_CATEGORIES.c.paper_id.in_(chunk))
-                .order_by(PAPER_CATEGORIES.c.paper_id, PAPER_CATEGORIES.c.position)
-            ):
-                stored[pid].categories.append(cat)
-            for pid, url, stars in session.execute(
-                select(CODE_LINKS.c.paper_id, CODE_LINKS.c.url, CODE_LINKS.c.stars).where(
-                    CODE_LINKS.c.paper_id.in_(chunk)
-                )
-            ):
-                stored[pid].links[url] = stars
-            for pid, day, by in session.execute(
-                select(SUBMISSIONS.c.paper_id, SUBMISSIONS.c.day, SUBMISSIONS.c.submitted_by).where(
-                    SUBMISSIONS.c.paper_id.in_(chunk)
-                )
-            ):
-                stored[pid].submissions[day] = by
+        stored = load_stored(session, [pid for pid, _ in candidates])
         out = []
         for pid, rec in candidates:
             m = merge(stored[pid], rec)
