@@ -9,7 +9,8 @@ RUN=""
 if [ "$(id -u)" = 0 ]; then RUN="runuser -u postgres --"; fi
 if ! $RUN "$PGBIN/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; then
   # Only wipe a data dir that no live server is using.
-  if [ -f "$PGDATA/postmaster.pid" ] && kill -0 "$(head -1 "$PGDATA/postmaster.pid")" 2>/dev/null; then
+  pid=$(head -1 "$PGDATA/postmaster.pid" 2>/dev/null || true)
+  if [ -n "$pid" ] && [ "$(ps -p "$pid" -o comm= 2>/dev/null)" = postgres ]; then
     echo "a server still runs on $PGDATA" >&2
     exit 1
   fi

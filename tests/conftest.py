@@ -15,6 +15,10 @@ from paperfeed.config import Settings
 from paperfeed.db.engine import make_engine, make_sessionmaker
 from paperfeed.db.migrate import upgrade
 
+# Loaded once here (pytest only honours pytest_plugins in the top-level conftest): every test module
+# gets the replay_server fixture of tests/replay.py.
+pytest_plugins = ["replay"]
+
 DATA = Path(__file__).parent / "data"
 
 

@@ -1,6 +1,6 @@
 """A real local HTTP server on 127.0.0.1 that replays programmed or recorded responses and logs requests.
 
-Use the `replay_server` fixture (import it into a test module, or list this module in `pytest_plugins`):
+Every test module has the `replay_server` fixture (tests/conftest.py loads this module as a plugin):
 
     server.add("/api/query", [Reply(503, {"Retry-After": "0.1"}), Reply(200, body=b"...")])
     server.load_arxiv_recording(path)   # {url, status_code, body}
@@ -9,7 +9,7 @@ Use the `replay_server` fixture (import it into a test module, or list this modu
 Routes are matched newest first, so a test can override a loaded recording. Each route replies with its
 sequence in order and then repeats the last reply forever (so "500 forever" is one Reply).
 
-PYTEST_DONT_REWRITE: test modules import this before pytest loads it as a plugin; it has no asserts.
+PYTEST_DONT_REWRITE: it has no asserts, so pytest need not rewrite it when loading the plugin.
 """
 
 from __future__ import annotations

@@ -14,9 +14,6 @@ from paperfeed.ingest.http import HttpError, PoliteClient
 from paperfeed.ingest.records import PaperRecord, Rejected, consume
 from replay import ReplayServer, Reply, recorded_body_bytes
 
-# The replay_server fixture lives in tests/replay.py.
-pytest_plugins = ["replay"]
-
 DATA = Path(__file__).parent / "data" / "arxiv_api"
 UA = "paperfeed-test/1.0 (mailto:test@example.org)"
 

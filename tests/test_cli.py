@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import gzip
 import json
+import zlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import pytest
 from sqlalchemy import create_engine, func, select, text
 from typer.testing import CliRunner
 
-from paperfeed.cli import app
+from paperfeed.cli import _Guard, app
 from paperfeed.db.models import Paper, Submission
+from paperfeed.ingest.hf_daily import HfPayloadError
+from paperfeed.ingest.http import HttpError
+from paperfeed.ingest.records import Item, Rejected
+from replay import ReplayServer, Reply
 
 DATA = Path(__file__).parent / "data"
 
@@ -90,3 +98,191 @@ def test_demo_loads_real_papers_once(tmp_path: Path) -> None:
     assert second.exit_code == 0
     assert "already filled" in " ".join(second.output.split())
     assert papers_in(db) == n
+
+
+# --- sources through the CLI: failures, files, and the live commands against the replay server ------
+
+
+def flat(output: str) -> str:
+    """The output on one line: rich wraps long messages at the terminal width."""
+    return " ".join(output.split())
+
+
+def scalar(db: Path, sql: str) -> Any:
+    engine = create_engine(f"sqlite:///{db}")
+    with engine.connect() as conn:
+        value = conn.scalar(text(sql))
+    engine.dispose()
+    return value
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        ((DATA / "rss" / "arxiv_cs_ai_2025-08-20.xml").read_bytes()[:700], "malformed XML"),
+        (
+            b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]><rss>&b;</rss>',
+            "DOCTYPE/ENTITY declarations are refused",
+        ),
+    ],
+    ids=["cut-off", "entities"],
+)
+def test_ingest_rss_unreadable_file_exits_2_and_stores_nothing(
+    tmp_path: Path, payload: bytes, reason: str
+) -> None:
+    db = tmp_path / "x.db"
+    feed = tmp_path / "feed.xml"
+    feed.write_bytes(payload)
+    result = runner.invoke(app, ["ingest", "rss", "--file", str(feed), "--db", str(db)])
+    assert result.exit_code == 2, result.output
+    out = flat(result.output)
+    assert f"rss: unreadable arXiv feed: {reason}" in out
+    assert "Traceback" not in result.output
+    assert papers_in(db) == 0
+
+
+def test_ingest_hf_file_stores_papers_with_upvotes(tmp_path: Path) -> None:
+    db = tmp_path / "x.db"
+    fixture = DATA / "hf" / "daily_papers.json"
+    upvotes = sorted(item["paper"]["upvotes"] for item in json.loads(fixture.read_bytes()))
+    result = runner.invoke(app, ["ingest", "hf", "--file", str(fixture), "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    assert papers_in(db) == 30
+    engine = create_engine(f"sqlite:///{db}")
+    with engine.connect() as conn:
+        stored = sorted(conn.scalars(select(Paper.upvotes)))
+        submitters = conn.scalar(
+            select(func.count()).select_from(Submission).where(Submission.submitted_by.is_not(None))
+        )
+    engine.dispose()
+    assert stored == upvotes and sum(stored) == 453
+    assert submitters == 30
+
+
+def test_ingest_jsonl_truncated_gzip_keeps_lines_before_the_cut(tmp_path: Path) -> None:
+    db = tmp_path / "x.db"
+    data = (DATA / "jsonl" / "sample.jsonl.gz").read_bytes()
+    cut = tmp_path / "cut.jsonl.gz"
+    cut.write_bytes(data[: len(data) // 2])
+    # Lines wholly inside what survived the cut, counted without the code under test.
+    before = zlib.decompressobj(wbits=31).decompress(cut.read_bytes()).count(b"\n")
+    assert 5 < before < 49
+    result = runner.invoke(app, ["ingest", "jsonl", str(cut), "--db", str(db)])
+    assert result.exit_code == 1, result.output
+    assert papers_in(db) == before
+    assert f"truncated gzip after line {before}" in flat(result.output)
+
+
+@pytest.fixture
+def live_env(monkeypatch: pytest.MonkeyPatch, replay_server: ReplayServer) -> ReplayServer:
+    """Point the arXiv endpoints at the replay server; no waiting, no retries."""
+    monkeypatch.setenv("PAPERFEED_ARXIV_API_URL", f"{replay_server.url}/api/query")
+    monkeypatch.setenv("PAPERFEED_ARXIV_OAI_URL", f"{replay_server.url}/oai")
+    monkeypatch.setenv("PAPERFEED_ARXIV_MIN_INTERVAL_S", "0.01")
+    monkeypatch.setenv("PAPERFEED_HTTP_MAX_RETRIES", "0")
+    return replay_server
+
+
+def test_ingest_arxiv_query_against_the_replay_server(tmp_path: Path, live_env: ReplayServer) -> None:
+    db = tmp_path / "x.db"
+    live_env.load_arxiv_recording(next((DATA / "arxiv_api").glob("recorded_q_testing_s0_m10_*.json")))
+    args = ["ingest", "arxiv", "--query", "testing", "--max-results", "10", "--db", str(db)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert papers_in(db) == 10
+    assert scalar(db, "SELECT count(DISTINCT arxiv_id) FROM papers WHERE source = 'arxiv_api'") == 10
+    (request,) = live_env.requests
+    assert (request.param("search_query"), request.param("start"), request.param("max_results")) == (
+        "testing",
+        "0",
+        "10",
+    )
+    assert live_env.unmatched == []
+    assert scalar(db, "SELECT count(*) FROM harvest_cursors") == 0  # a finished harvest leaves no cursor
+    again = runner.invoke(app, args)
+    assert again.exit_code == 0, again.output
+    assert "│   0 │       0 │        10 │        0 │" in again.output
+
+
+def test_ingest_arxiv_ids_against_the_replay_server(tmp_path: Path, live_env: ReplayServer) -> None:
+    db = tmp_path / "x.db"
+    live_env.load_arxiv_recording(next((DATA / "arxiv_api").glob("recorded_id_0808.05394_1707.08567_*.json")))
+    args = ["ingest", "arxiv", "--id", "0808.05394", "--id", "1707.08567", "--db", str(db)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    # arXiv knows only one of the two ids; the request asked for both, in order.
+    assert scalar(db, "SELECT group_concat(arxiv_id) FROM papers") == "1707.08567"
+    assert [r.param("id_list") for r in live_env.requests] == ["0808.05394,1707.08567"]
+
+
+def test_ingest_arxiv_server_failure_exits_2(tmp_path: Path, live_env: ReplayServer) -> None:
+    db = tmp_path / "x.db"
+    live_env.add("/api/query", Reply(503, body=b"down for maintenance"))
+    result = runner.invoke(app, ["ingest", "arxiv", "--query", "testing", "--db", str(db)])
+    assert result.exit_code == 2, result.output
+    out = flat(result.output)
+    assert "arxiv: GET" in out and "last status 503" in out
+    assert "Traceback" not in result.output
+    assert papers_in(db) == 0
+
+
+def _serve_oai_pages(server: ReplayServer, *, page2: Reply | None = None) -> None:
+    pages = DATA / "oai_pmh"
+    first = {"verb": "ListRecords", "metadataPrefix": "arXiv", "from": "2017-12-14", "set": "physics:hep-ex"}
+    server.add("/oai", Reply(200, body=(pages / "paged_page1.xml").read_bytes()), query=first)
+    replies = {
+        "6105391|1001": page2 or Reply(200, body=(pages / "paged_page2.xml").read_bytes()),
+        "6105391|2001": Reply(200, body=(pages / "paged_page3.xml").read_bytes()),
+    }
+    for token, reply in replies.items():
+        server.add("/oai", reply, query={"verb": "ListRecords", "resumptionToken": token})
+
+
+OAI_ARGS = ["ingest", "oai", "--from", "2017-12-14", "--set", "physics:hep-ex"]
+
+
+def test_ingest_oai_against_the_replay_server(tmp_path: Path, live_env: ReplayServer) -> None:
+    db = tmp_path / "x.db"
+    _serve_oai_pages(live_env)
+    result = runner.invoke(app, [*OAI_ARGS, "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    # Three pages: 3 + 3 records (and one deleted record, skipped) + 2.
+    assert papers_in(db) == 8
+    assert scalar(db, "SELECT count(*) FROM papers WHERE source = 'oai' AND version IS NULL") == 8
+    assert [r.param("resumptionToken") for r in live_env.requests] == [None, "6105391|1001", "6105391|2001"]
+    assert scalar(db, "SELECT count(*) FROM harvest_cursors") == 0
+
+
+def test_ingest_oai_failure_keeps_earlier_pages_and_resumes(tmp_path: Path, live_env: ReplayServer) -> None:
+    db = tmp_path / "x.db"
+    _serve_oai_pages(live_env, page2=Reply(503, body=b"busy"))
+    result = runner.invoke(app, [*OAI_ARGS, "--db", str(db)])
+    assert result.exit_code == 2, result.output
+    assert "oai: GET" in flat(result.output)
+    assert papers_in(db) == 3  # page 1 was stored before page 2 failed
+    assert scalar(db, "SELECT cursor FROM harvest_cursors") == "6105391|1001"
+    # The server recovers: the next run resumes at page 2 and finishes.
+    _serve_oai_pages(live_env)
+    resumed = runner.invoke(app, [*OAI_ARGS, "--db", str(db)])
+    assert resumed.exit_code == 0, resumed.output
+    assert papers_in(db) == 8
+    assert live_env.requests[-2].param("resumptionToken") == "6105391|1001"
+
+
+def test_guard_catches_source_failures_but_not_bugs() -> None:
+    def failing(exc: Exception) -> Callable[[], Iterator[Item]]:
+        def items() -> Iterator[Item]:
+            yield Rejected("x", "r", "first item is kept")
+            raise exc
+
+        return items
+
+    guard = _Guard(failing(HfPayloadError("hf", "invalid JSON")), "hf")
+    assert len(list(guard)) == 1
+    assert guard.message() == "hf: bad Hugging Face daily_papers payload: invalid JSON"
+    guard = _Guard(failing(HttpError("http://127.0.0.1:9/x", "ConnectError")), "arxiv")
+    assert len(list(guard)) == 1
+    assert (guard.message() or "").startswith("arxiv: GET http://127.0.0.1:9/x failed")
+    # A plain ValueError is a bug in our code, not a bad payload: it must not be hidden as one.
+    with pytest.raises(ValueError, match="bug"):
+        list(_Guard(failing(ValueError("bug")), "hf"))

@@ -16,9 +16,6 @@ from paperfeed.ingest.oai_pmh import OaiPmhSource
 from paperfeed.ingest.store import store_records
 from replay import ReplayServer, Reply
 
-# The replay_server fixture lives in tests/replay.py.
-pytest_plugins = ["replay"]
-
 DATA = Path(__file__).parent / "data"
 UA = "paperfeed-test/1.0 (mailto:test@example.org)"
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 import webdata
 from paperfeed import feed
 from paperfeed.db.models import Paper
+from paperfeed.ingest.store import store_records
 
 
 @pytest.fixture
@@ -45,6 +46,8 @@ def test_day_lists_that_days_submissions(filled: sessionmaker[Session]) -> None:
         assert page.total == 5
         assert keys(page)[:3] == [webdata.MATH_ID, webdata.HOSTILE_ID, webdata.MANY_AUTHORS_ID]
         assert all(e.day == webdata.D3 for e in page.entries)
+        # Ties on upvotes: arXiv papers before the one without an id, whatever the ingest order.
+        assert keys(page)[3] == webdata.OLD_ID and keys(page)[4].startswith("t:")
 
 
 def test_published_sort_puts_older_papers_last(filled: sessionmaker[Session]) -> None:
@@ -62,6 +65,16 @@ def test_week_and_month_list_each_paper_once(filled: sessionmaker[Session]) -> N
         assert feed.daily(s, month="2026-05").total == 9
         assert keys(feed.daily(s, month="2026-06")) == ["2606.00002", "2606.00001"]
         assert feed.daily(s, week="2026-W23").total == 2
+
+
+def test_week_shows_the_earliest_listing_even_when_ingested_last(filled: sessionmaker[Session]) -> None:
+    # A backfill: the Wednesday listing arrives first, the Tuesday one later.
+    store_records(filled, [webdata._rec("2605.00999", "Backfilled Paper", webdata.D2)])
+    store_records(filled, [webdata._rec("2605.00999", "Backfilled Paper", webdata.D1)])
+    with filled() as s:
+        week = feed.daily(s, week="2026-W22", limit=100)
+        days = [e.day for e in week.entries if e.paper.key == "2605.00999"]
+        assert days == [webdata.D1] and week.total == 10
 
 
 def test_pages_cover_the_list_without_overlap(filled: sessionmaker[Session]) -> None:
@@ -114,6 +127,8 @@ def test_get_paper_by_old_id_key_and_unknown(filled: sessionmaker[Session]) -> N
         assert feed.get_paper(s, "2501.99999") is None
         assert feed.get_paper(s, "") is None
         assert feed.get_paper(s, "x" * 5000) is None
+        assert feed.get_paper(s, "\x00") is None  # PostgreSQL would refuse the query
+        assert feed.get_paper(s, f"{webdata.MATH_ID}\x00") is None
         sub = feed.latest_submission(s, feed.get_paper(s, webdata.TWICE_ID))  # type: ignore[arg-type]
         assert sub is not None and sub.day == webdata.D2
 
@@ -124,6 +139,11 @@ def test_get_paper_by_old_id_key_and_unknown(filled: sessionmaker[Session]) -> N
         ({"day": "2026-13-01"}, "invalid date"),
         ({"day": "2026-02-30"}, "invalid date"),
         ({"day": "26-05-01"}, "YYYY-MM-DD"),
+        ({"day": "\uff12\uff10\uff12\uff16-05-29"}, "YYYY-MM-DD"),  # full-width digits
+        ({"day": "9999-12-31"}, "year"),  # its week and month would end past date.max
+        ({"week": "9999-W52"}, "year"),
+        ({"month": "9999-12"}, "year"),
+        ({"month": "0000-01"}, "year"),
         ({"week": "2026-W54"}, "no ISO week 54"),
         ({"week": "2025-W53"}, "no ISO week 53"),
         ({"week": "2026-W00"}, "no ISO week 0"),
@@ -171,3 +191,24 @@ def test_a_page_loads_in_a_fixed_number_of_queries(filled: sessionmaker[Session]
     assert len(touched) == 9
     # count + list + papers + authors + categories + code links; never one query per paper (N+1).
     assert len(statements) <= 7, statements
+
+
+def test_a_paper_loads_in_a_fixed_number_of_queries(filled: sessionmaker[Session]) -> None:
+    bind = filled.kw["bind"]
+    assert isinstance(bind, Engine)
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(bind, "before_cursor_execute", count)
+    try:
+        with filled() as s:
+            paper = feed.get_paper(s, webdata.MATH_ID)
+            assert paper is not None
+            sub = feed.latest_submission(s, paper)
+            assert sub is not None and sub.paper is paper and paper.author_names
+    finally:
+        event.remove(bind, "before_cursor_execute", count)
+    # paper + authors + categories + code links + submission; the submission must not reload the paper.
+    assert len(statements) == 5, statements

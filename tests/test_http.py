@@ -16,16 +16,10 @@ from paperfeed.ingest.http import (
     MAX_BACKOFF_S,
     HttpError,
     PoliteClient,
-    UnsafeXml,
-    XmlError,
     backoff_delay,
     parse_retry_after,
-    parse_xml,
 )
 from replay import ReplayServer, Reply
-
-# The replay_server fixture lives in tests/replay.py.
-pytest_plugins = ["replay"]
 
 UA = "paperfeed-test/1.0 (mailto:test@example.org)"
 NOW = datetime(2026, 4, 12, 22, 0, 0, tzinfo=UTC)
@@ -254,36 +248,3 @@ def test_unmatched_route_is_a_404(replay_server: ReplayServer) -> None:
     with make_client() as client, pytest.raises(HttpError):
         client.get(f"{replay_server.url}/nowhere")
     assert [r.path for r in replay_server.unmatched] == ["/nowhere"]
-
-
-# --- hardened XML ----------------------------------------------------------------------------------
-
-BOMB = b"""<?xml version="1.0"?>
-<!DOCTYPE lolz [
- <!ENTITY lol "lol">
- <!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
- <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
-]>
-<feed>&lol3;</feed>"""
-
-XXE = b"""<?xml version="1.0"?>
-<!DOCTYPE feed [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
-<feed>&xxe;</feed>"""
-
-
-@pytest.mark.parametrize("payload", [BOMB, XXE])
-def test_parse_xml_refuses_dtds(payload: bytes) -> None:
-    with pytest.raises(UnsafeXml, match=r"src: .*DOCTYPE"):
-        parse_xml(payload, source="src")
-
-
-@pytest.mark.parametrize("payload", [b"", b"   ", b"<feed><entry></feed>", b"not xml at all"])
-def test_parse_xml_malformed(payload: bytes) -> None:
-    with pytest.raises(XmlError, match=r"^src: cannot parse XML"):
-        parse_xml(payload, source="src")
-
-
-def test_parse_xml_utf16_doctype_is_refused() -> None:
-    payload = '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE a [<!ENTITY b "c">]><a>&b;</a>'
-    with pytest.raises(XmlError):
-        parse_xml(payload.encode("utf-16"), source="src")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from paperfeed.ingest import jsonl
 from paperfeed.ingest.jsonl import JsonlSource, parse_jsonl_object
 from paperfeed.ingest.records import CodeLink, Item, PaperRecord, Pending, Rejected, Source, resolved
 
@@ -173,6 +174,15 @@ def test_lines_with_a_leading_id_are_pending_until_needed() -> None:
     # The same line under another listing-date override is a different input, so a different hash.
     other = next(iter(JsonlSource(SAMPLE, listing_date=date(2020, 1, 1)).records()))
     assert isinstance(other, Pending) and other.content_hash != first.content_hash
+
+
+def test_new_cleaning_rules_invalidate_raw_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Stored papers were cleaned by the old rules; a re-run must re-parse them, not skip them as unchanged.
+    before = next(iter(JsonlSource(SAMPLE).records()))
+    monkeypatch.setattr(jsonl, "CLEANING_VERSION", jsonl.CLEANING_VERSION + 1)
+    after = next(iter(JsonlSource(SAMPLE).records()))
+    assert isinstance(before, Pending) and isinstance(after, Pending)
+    assert before.key == after.key and before.content_hash != after.content_hash
 
 
 def test_non_arxiv_category_text_is_dropped_not_the_paper() -> None:

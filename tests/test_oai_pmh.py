@@ -13,9 +13,6 @@ from paperfeed.ingest.oai_pmh import OaiError, OaiPmhSource, parse_list_records
 from paperfeed.ingest.records import PaperRecord, Rejected, consume
 from replay import ReplayServer, Reply
 
-# The replay_server fixture lives in tests/replay.py.
-pytest_plugins = ["replay"]
-
 DATA = Path(__file__).parent / "data" / "oai_pmh"
 UA = "paperfeed-test/1.0 (mailto:test@example.org)"
 NOCK_503 = DATA / "nock_oaipmh-listrecords---should-list-identifiers-from-arxiv.json"
@@ -69,6 +66,9 @@ def test_get_record_with_wrapped_comments() -> None:
     assert paper.journal_ref == "Lett. Math. Phys. 108 (2018), no. 2, 359-376"
     assert paper.doi == "10.1007/s11005-017-1013-4"
     assert paper.abstract.startswith("We introduce a novel systematic construction")
+    # The indented line in the record ("vector fields.\n  In particular, ...") starts a second paragraph.
+    assert paper.abstract.count("\n\n") == 1
+    assert paper.abstract.split("\n\n")[1].startswith("In particular, we present new large classes")
 
 
 def test_paged_fixture_tokens_and_deleted_records() -> None:

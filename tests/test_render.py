@@ -6,7 +6,7 @@ import pytest
 from lxml import etree
 from markupsafe import Markup
 
-from paperfeed.text.render import render_abstract, render_inline
+from paperfeed.text.render import render_abstract, render_inline, strip_controls
 
 
 def _assert_inert(html: str) -> None:
@@ -81,3 +81,31 @@ def test_unconvertible_math_falls_back_to_code() -> None:
 
 def test_safe_colour_attribute_is_kept() -> None:
     assert 'mathcolor="red"' in render_inline(r"$\color{red}{a}$")
+
+
+# Every C0 control but tab/LF/CR, DEL, and the C1 range: none may reach the HTML.
+CONTROLS = [chr(c) for c in [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0x7F, 0xA0)]]
+
+
+def _has_control(html: str) -> list[str]:
+    return [c for c in CONTROLS if c in html]
+
+
+@pytest.mark.parametrize("control", CONTROLS, ids=lambda c: f"U+{ord(c):04X}")
+def test_control_characters_never_reach_the_html(control: str) -> None:
+    text = f"Deep{control}learning with $x{control}^2$ and \\(\\text{{a{control}b}}\\)\n\nSecond{control}."
+    for out in (render_abstract(text), render_inline(text)):
+        assert _has_control(str(out)) == []
+        _assert_inert(str(out))  # also proves the output parses as XML, which rejects these characters
+
+
+def test_control_characters_between_words() -> None:
+    # A vertical tab or form feed separates words; a NUL or escape inside a word just goes.
+    assert render_inline("Deep\x0blearning\x0cfor\x1fall") == "Deep learning for all"
+    assert render_inline("Ro\x00bu\x1bst\x7f") == "Robust"
+    assert render_abstract("One\x85two\x01.\n\nThree") == "<p>One two.</p><p>Three</p>"
+
+
+def test_strip_controls_keeps_text_whitespace() -> None:
+    assert strip_controls("tab\there\nline\r\nend") == "tab\there\nline\r\nend"
+    assert strip_controls("\x00\x08\x0e\x9f") == ""

@@ -10,6 +10,9 @@ from fastapi.testclient import TestClient
 
 import webdata
 from paperfeed.config import Settings
+from paperfeed.db.engine import make_engine, make_sessionmaker
+from paperfeed.ingest.records import CodeLink
+from paperfeed.ingest.store import store_records
 
 
 @pytest.fixture
@@ -39,7 +42,7 @@ def test_day_page_cards(client: TestClient) -> None:
     assert card_titles(html)[:2] == [f"/papers/{webdata.MATH_ID}", f"/papers/{webdata.HOSTILE_ID}"]
     assert "Author One, Author Two, Author Three, Author Four et al." in html
     assert "Author Five" not in html
-    assert "github ★ 1234" in html
+    assert "GitHub ★ 1234" in html
     assert '<span class="chip">cs.LG</span>' in html
     assert f'href="/papers/{webdata.OLD_ID}"' in html
     assert "<math" in html  # math in titles and excerpts
@@ -74,6 +77,7 @@ def test_paging_links(settings: Settings) -> None:
     with TestClient(webdata.filled_app(small)) as c:
         first = c.get("/papers", params={"week": "2026-W22"}).text
         assert len(card_titles(first)) == 4 and "Next page" in first and "Previous page" not in first
+        assert "Page 1 of 3" in first
         last = c.get("/papers", params={"week": "2026-W22", "p": 2}).text
         assert len(card_titles(last)) == 1 and "Previous page" in last and "Next page" not in last
 
@@ -92,6 +96,25 @@ def test_paper_page(client: TestClient) -> None:
 def test_paper_page_for_many_authors_lists_all(client: TestClient) -> None:
     html = client.get(f"/papers/{webdata.MANY_AUTHORS_ID}").text
     assert "Author One, Author Two, Author Three, Author Four, Author Five, Author Six" in html
+    # Listed by a harvest, not by a person: the page names the source in words.
+    assert "<dt>Listed via</dt><dd>arXiv API</dd>" in html and "Submitted by" not in html
+
+
+def test_project_page_already_among_code_links_is_shown_once(settings: Settings) -> None:
+    app = webdata.filled_app(settings)
+    twin = webdata._rec(
+        "2605.07777",
+        "Twin Links",
+        webdata.D3,
+        code_links=[CodeLink("https://example.org/twin", "project", "hf")],
+        project_page="https://Example.org/twin/",
+    )
+    engine = make_engine(settings)
+    store_records(make_sessionmaker(engine), [twin])
+    engine.dispose()
+    with TestClient(app) as c:
+        html = c.get("/papers/2605.07777").text
+    assert html.count("Project page") == 1 and 'href="https://example.org/twin"' in html
 
 
 def test_paper_page_drops_non_http_links(client: TestClient) -> None:
@@ -132,3 +155,7 @@ def test_empty_database_home(settings: Settings) -> None:
 def test_static_css(client: TestClient) -> None:
     r = client.get("/static/style.css")
     assert r.status_code == 200 and ".card" in r.text
+    # Every page names its icon, so browsers do not fetch a missing /favicon.ico on each visit.
+    assert '<link rel="icon" href="/static/favicon.svg"' in client.get("/").text
+    icon = client.get("/static/favicon.svg")
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")

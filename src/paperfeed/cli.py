@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import Annotated
 
+import httpx
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,7 +18,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from paperfeed.config import Settings, load_settings
 from paperfeed.db.engine import make_engine, make_sessionmaker
 from paperfeed.db.migrate import upgrade
-from paperfeed.ingest.records import Item
+from paperfeed.ingest.http import HttpError
+from paperfeed.ingest.records import Item, SourceError
 from paperfeed.ingest.store import IngestReport, store_records
 
 app = typer.Typer(help="paperfeed: a self-hosted hub for trending research papers.", no_args_is_help=True)
@@ -144,7 +147,7 @@ def ingest_jsonl(
     from paperfeed.ingest.jsonl import JsonlSource
 
     settings = _settings(db)
-    _ingest_guarded(settings, JsonlSource(path).records(), source="jsonl", label=f"jsonl {path.name}")
+    _ingest_guarded(settings, JsonlSource(path).records, source="jsonl", label=f"jsonl {path.name}")
 
 
 @ingest_app.command("hf")
@@ -158,13 +161,16 @@ def ingest_hf(
     from paperfeed.ingest.http import PoliteClient
 
     settings = _settings(db)
-    if file:
-        items: Iterable[Item] = HfDailySource.from_path(file).records()
-    else:
-        when = date.fromisoformat(day) if day else None
+    when = date.fromisoformat(day) if day else None
+
+    def items() -> Iterable[Item]:
+        """The saved or fetched response's papers (read inside the guard, so failures are reported)."""
+        if file:
+            return HfDailySource.from_path(file).records()
         with PoliteClient.from_settings(settings) as client:
             payload = client.get(hf_daily_url(settings.hf_api_url, when)).content
-        items = parse_daily_papers(payload)
+        return parse_daily_papers(payload)
+
     _ingest_guarded(settings, items, source="hf", label="hf daily papers")
 
 
@@ -179,12 +185,18 @@ def ingest_rss(
     from paperfeed.ingest.rss import parse_arxiv_rss
 
     settings = _settings(db)
-    if file:
-        payload = file.read_bytes()
-    else:
-        with PoliteClient.from_settings(settings) as client:
-            payload = client.get(f"{settings.arxiv_rss_url.rstrip('/')}/{category}").content
-    _ingest_guarded(settings, parse_arxiv_rss(payload), source="rss", label=f"rss {category}")
+
+    def items() -> Iterable[Item]:
+        """The saved or fetched feed's papers (read inside the guard, so failures are reported)."""
+        if file:
+            payload = file.read_bytes()
+        else:
+            with PoliteClient.from_settings(settings) as client:
+                payload = client.get(f"{settings.arxiv_rss_url.rstrip('/')}/{category}").content
+        return parse_arxiv_rss(payload)
+
+    label = f"rss {file.name}" if file else f"rss {category}"
+    _ingest_guarded(settings, items, source="rss", label=label)
 
 
 @ingest_app.command("arxiv")
@@ -214,7 +226,7 @@ def ingest_arxiv(
             max_results=max_results,
             cursors=CursorStore(factory),
         )
-        _ingest_guarded(settings, source.records(), source="arxiv", label="arxiv api")
+        _ingest_guarded(settings, source.records, source="arxiv", label="arxiv api")
 
 
 @ingest_app.command("oai")
@@ -240,30 +252,48 @@ def ingest_oai(
             set_spec=set_,
             cursors=CursorStore(factory),
         )
-        _ingest_guarded(settings, source.records(), source="oai", label="oai-pmh")
+        _ingest_guarded(settings, source.records, source="oai", label="oai-pmh")
+
+
+# Failures of a whole source: an unusable payload, the network giving up, an unreadable file. Anything
+# else is a bug and keeps its traceback.
+_SOURCE_FAILURES = (SourceError, HttpError, httpx.HTTPError, OSError)
 
 
 class _Guard:
-    """Wraps a source so a source-level failure (malformed feed, network gave up) ends the stream
+    """Runs a source lazily so a source-level failure (malformed feed, network gave up) ends the stream
     cleanly: everything read before it is still stored, then the failure is reported."""
 
-    def __init__(self, items: Iterable[Item], source: str) -> None:
-        self.items = items
+    def __init__(self, make_items: Callable[[], Iterable[Item]], source: str) -> None:
+        self.make_items = make_items
         self.source = source
         self.failure: Exception | None = None
 
     def __iter__(self) -> Iterator[Item]:
         try:
-            yield from self.items
-        except (ValueError, OSError) as exc:
+            # Opening the source happens here too: parsers check the whole payload when first called.
+            yield from self.make_items()
+        except _SOURCE_FAILURES as exc:
             self.failure = exc
 
+    def message(self) -> str | None:
+        """The failure naming the source (a SourceError already does), or None."""
+        if self.failure is None:
+            return None
+        if isinstance(self.failure, SourceError):
+            return str(self.failure)
+        return f"{self.source}: {self.failure}"
 
-def _ingest_guarded(settings: Settings, items: Iterable[Item], *, source: str, label: str) -> None:
-    guard = _Guard(items, source)
+
+def _ingest_guarded(
+    settings: Settings, make_items: Callable[[], Iterable[Item]], *, source: str, label: str
+) -> None:
+    guard = _Guard(make_items, source)
     report = run_ingest(settings, guard, label=label)
-    if guard.failure is not None:
-        console.print(f"[red]{source}: {guard.failure}[/]", highlight=False)
+    message = guard.message()
+    if message is not None:
+        # Payload text may hold [brackets] that rich would read as markup.
+        console.print(f"[red]{escape(message)}[/]", highlight=False)
         console.print("records read before the failure were stored; re-run to resume")
         raise typer.Exit(2)
     _exit(report)

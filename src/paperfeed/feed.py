@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import ColumnElement, Select, and_, case, func, select
+from sqlalchemy.orm import InstrumentedAttribute, Session, lazyload, selectinload
 
 from paperfeed.db.models import Paper, PaperAuthor, Submission
 from paperfeed.text.arxiv_ids import InvalidArxivId, parse_arxiv_id
@@ -35,9 +35,12 @@ Sort = Literal["trending", "publishedAt"]
 SORTS: tuple[str, ...] = ("trending", "publishedAt")
 PeriodKind = Literal["day", "week", "month"]
 
-_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
-_WEEK = re.compile(r"(\d{4})-W(\d{2})")
-_MONTH = re.compile(r"(\d{4})-(\d{2})")
+# ASCII digits only: \d alone would also take full-width and Arabic-Indic digits, which int() accepts.
+_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+_WEEK = re.compile(r"([0-9]{4})-W([0-9]{2})")
+_MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
+# The week or month around a day in year 9999 ends past date.max; reject such years when parsing.
+_MAX_YEAR = 9998
 
 
 class FeedError(ValueError):
@@ -106,11 +109,22 @@ class DailyPage:
         """True when a later page exists."""
         return (self.page + 1) * self.limit < self.total
 
+    @property
+    def pages(self) -> int:
+        """How many pages the whole listing fills (at least 1)."""
+        return max(1, -(-self.total // self.limit))
+
+
+def _check_year(text: str, year: int) -> None:
+    if not 1 <= year <= _MAX_YEAR:
+        raise FeedError(f"invalid year in {text!r}: must be between 0001 and {_MAX_YEAR}")
+
 
 def _parse_day(text: str) -> date:
     m = _DATE.fullmatch(text.strip())
     if not m:
         raise FeedError(f"invalid date {text!r}: expected YYYY-MM-DD")
+    _check_year(text, int(m.group(1)))
     try:
         return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
     except ValueError as exc:
@@ -122,6 +136,7 @@ def _parse_week(text: str) -> Period:
     if not m:
         raise FeedError(f"invalid week {text!r}: expected YYYY-Www, e.g. 2026-W22")
     year, week = int(m.group(1)), int(m.group(2))
+    _check_year(text, year)
     try:
         start = date.fromisocalendar(year, week, 1)
     except ValueError:
@@ -135,7 +150,8 @@ def _parse_month(text: str) -> Period:
     if not m:
         raise FeedError(f"invalid month {text!r}: expected YYYY-MM")
     year, month = int(m.group(1)), int(m.group(2))
-    if not 1 <= month <= 12 or year < 1:
+    _check_year(text, year)
+    if not 1 <= month <= 12:
         raise FeedError(f"invalid month {text!r}: month must be 01-12")
     return Period.containing("month", date(year, month, 1))
 
@@ -225,26 +241,44 @@ def daily(
             return DailyPage(None, [], 0, page, limit, checked_sort)
         period = Period("day", newest, newest)
 
-    # A paper listed twice in a week or month appears once: its first submission in the period.
+    # A paper listed on several days of a week or month appears once, with its earliest listing there.
     first = (
-        select(func.min(Submission.id).label("sid"))
+        select(Submission.paper_id.label("pid"), func.min(Submission.day).label("day"))
         .where(Submission.day.between(period.start, period.end))
         .group_by(Submission.paper_id)
         .subquery()
     )
     total = session.scalar(select(func.count()).select_from(first)) or 0
+    # Ties never fall back on ingest time alone: papers with no date or arXiv id (seed-page papers)
+    # were ingested last and would lead every day. (arXiv ids do not sort by age: astro-ph/... > 2606.)
+    has_id = case((Paper.arxiv_id.is_(None), 0), else_=1)
+    if checked_sort == "trending":
+        # Until ranking/trending.py exists, trending means most upvoted, then newest.
+        keys: list[ColumnElement[Any] | InstrumentedAttribute[Any]] = [
+            Paper.upvotes,
+            Paper.published,
+            has_id,
+        ]
+    else:
+        # The date the API reports as publishedAt: the listing day when the source gave none.
+        keys = [func.coalesce(Paper.published, first.c.day), has_id]
+    # Choose the page's (paper, day) pairs on paper columns alone, then load only those submissions:
+    # joining every submission of the period back by id made PostgreSQL read the whole table.
+    chosen = (
+        select(first.c.pid, first.c.day, *(k.label(f"k{i}") for i, k in enumerate(keys)))
+        .join(Paper, Paper.id == first.c.pid)
+        .order_by(*(k.desc().nulls_last() for k in keys), first.c.pid.desc())
+        .offset(page * limit)
+        .limit(limit)
+        .subquery()
+    )
+    order = [chosen.c[f"k{i}"].desc().nulls_last() for i in range(len(keys))]
     stmt = (
         select(Submission)
-        .join(first, first.c.sid == Submission.id)
-        .join(Paper, Paper.id == Submission.paper_id)
+        .join(chosen, and_(Submission.paper_id == chosen.c.pid, Submission.day == chosen.c.day))
+        .order_by(*order, chosen.c.pid.desc())
     )
-    if checked_sort == "trending":
-        # Until ranking/trending.py exists, trending means most upvoted, newest submission first on ties.
-        stmt = stmt.order_by(Paper.upvotes.desc(), Submission.submitted_at.desc(), Paper.id.desc())
-    else:
-        published = func.coalesce(Paper.published, Submission.submitted_at)
-        stmt = stmt.order_by(published.desc(), Paper.id.desc())
-    stmt = _with_relations(stmt.offset(page * limit).limit(limit))
+    stmt = _with_relations(stmt)
     entries = list(session.scalars(stmt).unique())
     return DailyPage(period, entries, total, page, limit, checked_sort)
 
@@ -252,7 +286,8 @@ def daily(
 def get_paper(session: Session, ident: str) -> Paper | None:
     """A paper by arXiv id (any spelling, with or without version) or by its internal key; None if unknown."""
     ident = ident.strip()
-    if not ident or len(ident) > 300:
+    # Keys and arXiv ids are short and printable; PostgreSQL would even refuse a NUL in the query.
+    if not ident or len(ident) > 300 or not ident.isprintable():
         return None
     try:
         arxiv_id, _version = parse_arxiv_id(ident)
@@ -274,5 +309,13 @@ def get_paper(session: Session, ident: str) -> Paper | None:
 
 def latest_submission(session: Session, paper: Paper) -> Submission | None:
     """The paper's most recent daily-feed submission, if it was ever listed."""
-    stmt = select(Submission).where(Submission.paper_id == paper.id).order_by(Submission.day.desc()).limit(1)
+    # The paper is already in the session: a lazy many-to-one finds it there instead of reloading it
+    # (and its authors, categories and links) through the default joined load.
+    stmt = (
+        select(Submission)
+        .where(Submission.paper_id == paper.id)
+        .order_by(Submission.day.desc())
+        .limit(1)
+        .options(lazyload(Submission.paper))
+    )
     return session.scalars(stmt).first()

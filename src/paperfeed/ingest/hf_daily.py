@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from paperfeed.ingest.records import CodeLink, Item, PaperRecord, Rejected
+from paperfeed.ingest.records import CodeLink, Item, PaperRecord, Rejected, SourceError
 from paperfeed.text.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from paperfeed.text.clean import clean_block, clean_line
 from paperfeed.text.code_links import extract_code_links, link_kind, normalise_url
@@ -17,13 +17,10 @@ from paperfeed.text.code_links import extract_code_links, link_kind, normalise_u
 __all__ = ["HfDailySource", "HfPayloadError", "hf_daily_url", "parse_daily_papers", "parse_hf_datetime"]
 
 
-class HfPayloadError(ValueError):
+class HfPayloadError(SourceError):
     """The whole response is unusable (not JSON, not a list of papers); names the source."""
 
-    def __init__(self, source: str, reason: str) -> None:
-        super().__init__(f"{source}: bad Hugging Face daily_papers payload: {reason}")
-        self.source = source
-        self.reason = reason
+    summary = "bad Hugging Face daily_papers payload"
 
 
 def hf_daily_url(base_url: str, day: date | None) -> str:

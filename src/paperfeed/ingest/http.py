@@ -1,10 +1,9 @@
-"""A polite HTTP client (User-Agent, per-host interval, Retry-After, backoff) and a hardened XML parser."""
+"""A polite HTTP client: User-Agent, per-host interval, Retry-After, backoff with jitter."""
 
 from __future__ import annotations
 
 import logging
 import random
-import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -14,7 +13,6 @@ from types import TracebackType
 from typing import Any, Self
 
 import httpx
-from lxml import etree
 
 from paperfeed.config import Settings
 
@@ -23,11 +21,8 @@ __all__ = [
     "RETRY_STATUSES",
     "HttpError",
     "PoliteClient",
-    "UnsafeXml",
-    "XmlError",
     "backoff_delay",
     "parse_retry_after",
-    "parse_xml",
 ]
 
 log = logging.getLogger(__name__)
@@ -252,52 +247,3 @@ def _describe(response: httpx.Response) -> str:
     snippet = " ".join(response.text[:200].split())
     text = f"HTTP {response.status_code} {response.reason_phrase}".rstrip()
     return f"{text}: {snippet}" if snippet else text
-
-
-# --- Hardened XML (both arXiv sources parse what this client fetches) ---
-# A DTD is the only way to declare entities, so refusing any DOCTYPE/ENTITY stops "billion laughs"
-# and external-entity (XXE) payloads before libxml2 spends any work on them.
-_DTD = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
-
-
-class XmlError(ValueError):
-    """A payload that is not well-formed XML; names the source."""
-
-    def __init__(self, source: str, reason: str) -> None:
-        super().__init__(f"{source}: cannot parse XML: {reason}")
-        self.source = source
-        self.reason = reason
-
-
-class UnsafeXml(XmlError):
-    """A payload with a DOCTYPE or ENTITY declaration, refused without expanding anything."""
-
-
-def _parser() -> etree.XMLParser:
-    # A new parser per call: lxml parsers keep state and are not safe to share between threads.
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        huge_tree=False,
-        load_dtd=False,
-        dtd_validation=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
-
-
-def parse_xml(payload: bytes, *, source: str) -> etree._Element:
-    """Parse payload with the hardened parser; raise XmlError/UnsafeXml with a clear message."""
-    if not payload or not payload.strip():
-        raise XmlError(source, "empty response body")
-    if _DTD.search(payload):
-        raise UnsafeXml(source, "DOCTYPE/ENTITY declarations are refused (possible entity-expansion attack)")
-    try:
-        root = etree.fromstring(payload, _parser())
-    except etree.XMLSyntaxError as exc:
-        raise XmlError(source, f"malformed XML: {exc}") from exc
-    docinfo: Any = root.getroottree().docinfo  # lxml-stubs type DocInfo loosely
-    # Belt and braces: an encoding the byte scan cannot see (UTF-16, say) could still hide a DTD.
-    if docinfo.doctype or docinfo.internalDTD is not None:
-        raise UnsafeXml(source, "DOCTYPE declarations are refused")
-    return root

@@ -23,7 +23,7 @@ import orjson
 
 from paperfeed.ingest.records import CodeLink, Item, PaperRecord, Pending, Rejected
 from paperfeed.text.arxiv_ids import InvalidArxivId, parse_arxiv_id
-from paperfeed.text.clean import clean_block, clean_line
+from paperfeed.text.clean import CLEANING_VERSION, clean_block, clean_line
 from paperfeed.text.code_links import extract_code_links
 
 __all__ = ["JsonlSource", "parse_jsonl_object"]
@@ -150,7 +150,7 @@ class JsonlSource:
     def _parse_line(self, line: bytes, lineno: int) -> Item:
         # The raw bytes (and what shapes their meaning here) are the record's identity for re-runs.
         digest = hashlib.blake2b(line.strip(), digest_size=16, person=b"paperfeed-jsonl")
-        digest.update(f"{self.name}|{self.listing_date}".encode())
+        digest.update(f"{self.name}|{self.listing_date}|{CLEANING_VERSION}".encode())
         raw_hash = digest.hexdigest()
         match = _LEADING_ID.match(line)
         if match:

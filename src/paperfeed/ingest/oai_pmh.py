@@ -11,8 +11,9 @@ from functools import partial
 from lxml import etree
 
 from paperfeed.ingest.cursors import Cursors
-from paperfeed.ingest.http import PoliteClient, XmlError, parse_xml
+from paperfeed.ingest.http import PoliteClient
 from paperfeed.ingest.records import Checkpoint, CodeLink, Item, PaperRecord, Rejected
+from paperfeed.ingest.xml import XmlError, parse_xml
 from paperfeed.text.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from paperfeed.text.clean import clean_block, clean_line
 from paperfeed.text.code_links import extract_code_links

@@ -10,6 +10,20 @@ from datetime import date, datetime
 from typing import Protocol
 
 
+class SourceError(ValueError):
+    """A whole payload from a source is unusable (malformed, hostile, an error response); names the source.
+
+    Subclasses set `summary`, the words between the source and the reason in the message.
+    """
+
+    summary = "unusable payload"
+
+    def __init__(self, source: str, reason: str) -> None:
+        super().__init__(f"{source}: {self.summary}: {reason}")
+        self.source = source
+        self.reason = reason
+
+
 class RecordError(ValueError):
     """A single record that cannot be stored; names the source and the record."""
 

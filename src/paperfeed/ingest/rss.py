@@ -15,7 +15,8 @@ from email.utils import parsedate_to_datetime
 
 from lxml import etree
 
-from paperfeed.ingest.records import Item, PaperRecord, Rejected
+from paperfeed.ingest.records import Item, PaperRecord, Rejected, SourceError
+from paperfeed.ingest.xml import XmlError, parse_xml
 from paperfeed.text.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from paperfeed.text.clean import clean_block, clean_line, detex_accents
 from paperfeed.text.code_links import extract_code_links
@@ -32,20 +33,10 @@ _DESCRIPTION = re.compile(
 _KEPT_TYPES = frozenset({"new", "cross", "replace", "replace-cross"})
 
 
-class RssFeedError(ValueError):
+class RssFeedError(SourceError):
     """The feed as a whole cannot be read (malformed or hostile XML, not a feed); names the source."""
 
-    def __init__(self, source: str, reason: str) -> None:
-        super().__init__(f"{source}: unreadable arXiv feed: {reason}")
-        self.source = source
-        self.reason = reason
-
-
-def _parser() -> etree.XMLParser:
-    # No entity expansion, no DTD or network fetches, bounded tree: feed bytes come from the network.
-    return etree.XMLParser(
-        resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False, dtd_validation=False
-    )
+    summary = "unreadable arXiv feed"
 
 
 def _text(element: etree._Element | None) -> str:
@@ -140,12 +131,10 @@ def parse_arxiv_rss(payload: bytes, *, source: str = "rss") -> Iterator[Item]:
 
     Raises RssFeedError up front when the XML is malformed, declares entities, or is not a feed.
     """
-    if b"<!ENTITY" in payload:
-        raise RssFeedError(source, "entity declarations are not allowed")
     try:
-        root = etree.fromstring(payload, _parser())
-    except etree.XMLSyntaxError as exc:
-        raise RssFeedError(source, f"malformed XML: {exc}") from exc
+        root = parse_xml(payload, source=source)
+    except XmlError as exc:
+        raise RssFeedError(source, exc.reason) from exc
     if root.tag == f"{_ATOM}feed":
         atom = True
         entries = root.findall(f"{_ATOM}entry")

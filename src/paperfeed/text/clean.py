@@ -16,7 +16,12 @@ import unicodedata
 import lxml.html
 from lxml import etree
 
-__all__ = ["clean_block", "clean_line", "detex_accents"]
+__all__ = ["CLEANING_VERSION", "clean_block", "clean_line", "detex_accents"]
+
+# Bump whenever clean_line/clean_block give different output for the same input: sources that recognise
+# unchanged records by their raw bytes (jsonl) hash this in, so a re-run re-cleans what was stored.
+# 2: an indented line starts a paragraph in clean_block.
+CLEANING_VERSION = 2
 
 # Control characters other than whitespace (str.split() already treats \t\n\v\f\r and \x1c-\x1f as such).
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]")
@@ -24,6 +29,9 @@ _ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]
 _BARE_AMP = re.compile(r"&(?!(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});)")
 _MATH = re.compile(r"\$[^$]+\$")
 _PARA = re.compile(r"\n[ \t\f\v]*\n")
+# arXiv's plain-text abstracts (OAI-PMH, the API, Hugging Face copies) start a paragraph with a newline
+# and a two-space indent ("...vector fields.\n  In particular, ..."); wrapped lines have no indent.
+_PARA_OR_INDENT = re.compile(r"\n[ \t\f\v]*\n|\n(?: {2,}|\t)(?=\S)")
 
 # HTML elements seen in feeds (and the dangerous ones); anything else in angle brackets is text.
 _HTML_TAGS = (
@@ -76,16 +84,17 @@ def _strip_html(value: str, *, block: bool) -> str:
 _TAG_SPAN = re.compile(rf"</?(?:{_HTML_TAGS})(?:\s[^<>]*)?/?>|<!--.*?-->", re.IGNORECASE | re.DOTALL)
 
 
-def _slow_text(value: str, *, block: bool) -> str:
+def _slow_text(value: str, *, block: bool) -> tuple[str, bool]:
+    """The text with tags stripped and entities decoded, and whether it was parsed as HTML."""
     # lxml would turn NULs into U+FFFD, so control characters go before parsing.
     value = _CONTROL.sub("", value)
     probe = _MATH.sub("", value) if "$" in value else value
     if "<" in probe and _TAG.search(probe):
-        value = _strip_html(value, block=block)
-    elif "&" in value:
+        return _strip_html(value, block=block), True
+    if "&" in value:
         value = _ENTITY.sub(_decode_entity, value)
     # Entities may decode to control characters (&#1;); _flatten removes those afterwards.
-    return value
+    return value, False
 
 
 def _flatten(value: str) -> str:
@@ -106,22 +115,26 @@ def clean_line(value: str | None) -> str:
     if not value:
         return ""
     if "<" in value or "&" in value:
-        value = _slow_text(value, block=False)
+        value, _ = _slow_text(value, block=False)
     return _flatten(value)
 
 
 def clean_block(value: str | None) -> str:
-    """Clean an abstract: like clean_line, but blank lines stay paragraph breaks ("\\n\\n")."""
+    """Clean an abstract like clean_line, but blank lines and indented lines start paragraphs ("\\n\\n")."""
     if not value:
         return ""
+    breaks = _PARA_OR_INDENT
     if "<" in value or "&" in value:
-        value = _slow_text(value, block=True)
+        value, was_html = _slow_text(value, block=True)
+        if was_html:
+            # In HTML an indent is only source formatting; block elements already became blank lines.
+            breaks = _PARA
     if "\r" in value:
         value = value.replace("\r\n", "\n").replace("\r", "\n")
-    if "\n" not in value or not _PARA.search(value):
+    if "\n" not in value or not breaks.search(value):
         # arXiv hard-wraps abstracts at ~80 columns: single newlines are just spaces.
         return _flatten(value)
-    paragraphs = (_flatten(part) for part in _PARA.split(value))
+    paragraphs = (_flatten(part) for part in breaks.split(value))
     return "\n\n".join(p for p in paragraphs if p)
 
 

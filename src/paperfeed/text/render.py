@@ -15,7 +15,7 @@ from latex2mathml.converter import convert as _latex_to_mathml
 from lxml import etree
 from markupsafe import Markup, escape
 
-__all__ = ["render_abstract", "render_inline"]
+__all__ = ["render_abstract", "render_inline", "strip_controls"]
 
 _MATH = re.compile(
     r"\$\$(?P<d1>.+?)\$\$"
@@ -26,6 +26,8 @@ _MATH = re.compile(
     re.DOTALL,
 )
 _MAX_MATH = 2000  # longer "formulas" are almost always a stray '$'; converting them is slow
+# C0 controls but tab/LF/CR, DEL and C1 controls: invalid in XML (feeds, MathML) and parse errors in HTML.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 _MATHML_NS = "http://www.w3.org/1998/Math/MathML"
 _ELEMENTS = frozenset(
@@ -118,13 +120,20 @@ def _render_text(text: str) -> str:
     return "".join(out)
 
 
+def strip_controls(text: str) -> str:
+    """The text without control characters; the whitespace ones (\\v, \\f, \\x1c-\\x1f, NEL) become spaces."""
+    if text.isprintable() or not _CONTROL.search(text):
+        return text
+    return _CONTROL.sub(lambda m: " " if m.group().isspace() else "", text)
+
+
 def render_inline(text: str) -> Markup:
     """Safe HTML for a single-line field (a title): escaped text with math as MathML."""
-    return Markup(_render_text(text))  # noqa: S704 - every piece is escaped or rebuilt from an allow-list
+    return Markup(_render_text(strip_controls(text)))  # noqa: S704 - every piece is escaped or rebuilt from an allow-list
 
 
 def render_abstract(text: str) -> Markup:
     """Safe HTML for an abstract: one <p> per paragraph (blank-line separated), math as MathML."""
-    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
+    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", strip_controls(text)) if p.strip()]
     html = "".join(f"<p>{_render_text(p)}</p>" for p in paragraphs)
     return Markup(html)  # noqa: S704 - every piece is escaped or rebuilt from an allow-list

@@ -11,6 +11,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
+from paperfeed.db.models import Paper
 from paperfeed.text.render import render_abstract, render_inline
 
 HERE = Path(__file__).parent
@@ -19,6 +20,35 @@ CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
     "base-uri 'none'; frame-ancestors 'none'"
 )
+
+
+# How a listing source or a code-link kind reads on a page; unknown values show as stored.
+SOURCE_LABELS = {
+    "arxiv_api": "arXiv API",
+    "oai": "arXiv OAI-PMH",
+    "rss": "arXiv RSS",
+    "jsonl": "arXiv metadata dump",
+    "hf": "Hugging Face daily papers",
+    "seed": "seed list",
+}
+LINK_LABELS = {
+    "github": "GitHub",
+    "gitlab": "GitLab",
+    "bitbucket": "Bitbucket",
+    "huggingface": "Hugging Face",
+    "zenodo": "Zenodo",
+    "project": "Project page",
+}
+
+
+def source_label(source: str) -> str:
+    """A reader's name for a listing source ('jsonl' -> 'arXiv metadata dump')."""
+    return SOURCE_LABELS.get(source, source)
+
+
+def link_label(kind: str) -> str:
+    """A reader's name for a code-link kind ('github' -> 'GitHub')."""
+    return LINK_LABELS.get(kind, kind)
 
 
 def paper_path(key: str) -> str:
@@ -49,6 +79,15 @@ def http_url(url: str | None) -> str | None:
     return url.strip()
 
 
+def project_page(paper: Paper) -> str | None:
+    """The paper's project page as a link, unless a code link already points there (no twin buttons)."""
+    url = http_url(paper.project_page)
+    if url is None:
+        return None
+    same = url.rstrip("/").lower()
+    return None if any(link.url.rstrip("/").lower() == same for link in paper.code_links) else url
+
+
 def with_query(params: dict[str, Any]) -> str:
     """A query string ('?a=1&b=2') from params, skipping None values."""
     clean = {k: v for k, v in params.items() if v is not None}
@@ -68,8 +107,11 @@ def make_templates() -> Jinja2Templates:
     env.filters["inline"] = render_inline
     env.filters["excerpt"] = abstract_excerpt
     env.filters["http_url"] = http_url
+    env.filters["source_label"] = source_label
+    env.filters["link_label"] = link_label
     env.globals["paper_path"] = paper_path
     env.globals["with_query"] = with_query
+    env.globals["project_page"] = project_page
     return Jinja2Templates(env=env)
 
 
