@@ -126,3 +126,15 @@ def test_unknown_paper_shows_not_found(server: str, browser: Browser) -> None:
     assert response is not None and response.status == 404
     assert page.locator("h1").inner_text() == "Not found"
     page.close()
+
+
+def test_api_docs_render_offline(server: str, browser: Browser) -> None:
+    """Swagger UI is served from the package, so /docs renders with no network beyond loopback."""
+    page = browser.new_page()
+    failed: list[str] = []
+    page.on("requestfailed", lambda req: failed.append(req.url))
+    page.goto(f"{server}/docs")
+    page.get_by_text("/api/daily_papers", exact=True).first.wait_for(timeout=10_000)
+    assert page.get_by_text("/api/papers/{paper_id}", exact=True).first.is_visible()
+    assert failed == []
+    page.close()

@@ -39,7 +39,7 @@ def test_db_upgrade_creates_schema(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     engine = create_engine(f"sqlite:///{db}")
     with engine.connect() as conn:
-        assert conn.scalar(text("SELECT version_num FROM alembic_version")) == "0001"
+        assert conn.scalar(text("SELECT version_num FROM alembic_version")) == "0002"
         assert conn.scalar(text("PRAGMA journal_mode")) == "wal"
 
 
@@ -286,3 +286,14 @@ def test_guard_catches_source_failures_but_not_bugs() -> None:
     # A plain ValueError is a bug in our code, not a bad payload: it must not be hidden as one.
     with pytest.raises(ValueError, match="bug"):
         list(_Guard(failing(ValueError("bug")), "hf"))
+
+
+def test_served_links_follow_the_port_unless_base_url_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    from paperfeed.cli import served_settings
+    from paperfeed.config import Settings
+
+    monkeypatch.delenv("PAPERFEED_BASE_URL", raising=False)
+    assert served_settings(Settings(port=8765)).base_url == "http://127.0.0.1:8765"
+    assert served_settings(Settings(host="0.0.0.0", port=9000)).base_url == "http://127.0.0.1:9000"
+    monkeypatch.setenv("PAPERFEED_BASE_URL", "https://papers.example.org")
+    assert served_settings(Settings(port=8765)).base_url == "https://papers.example.org"

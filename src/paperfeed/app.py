@@ -6,8 +6,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -37,6 +39,16 @@ async def _feed_error(request: Request, exc: Exception) -> Response:
     return _error(request, 400, str(exc))
 
 
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    # Hugging Face answers a bad parameter with 400 {"error": ...}; clients written for it expect that.
+    assert isinstance(exc, RequestValidationError)
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("query", "path"))
+        parts.append(f"{where}: {err.get('msg', 'invalid')}" if where else str(err.get("msg", "invalid")))
+    return _error(request, 400, "; ".join(parts) or "invalid request")
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     response = _error(request, exc.status_code, str(exc.detail))
@@ -54,12 +66,14 @@ def create_app(settings: Settings) -> FastAPI:
         yield
         engine.dispose()
 
-    app = FastAPI(
+    # fastapi-offline serves Swagger UI from the package, not a CDN: /docs works on an offline machine.
+    app = FastAPIOffline(
         title=settings.site_name,
         summary="Trending research papers: daily lists, paper pages, feeds and a Hugging Face-style API.",
         version="0.1.0",
         docs_url="/docs",
         redoc_url=None,
+        static_url="/static-docs",
         lifespan=lifespan,
     )
     app.state.settings = settings
@@ -68,6 +82,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.templates = make_templates()
 
     app.add_exception_handler(feed.FeedError, _feed_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     app.include_router(api_router)

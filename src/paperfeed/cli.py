@@ -109,12 +109,21 @@ def serve(
     _serve(settings)
 
 
+def served_settings(settings: Settings) -> Settings:
+    """Settings for serving: links in feeds and the API follow --host/--port unless base_url was set."""
+    if "base_url" in settings.model_fields_set:
+        return settings
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host  # noqa: S104
+    return settings.model_copy(update={"base_url": f"http://{host}:{settings.port}"})
+
+
 def _serve(settings: Settings) -> None:
     import uvicorn
 
     from paperfeed.app import create_app
 
-    console.print(f"paperfeed on [bold]http://{settings.host}:{settings.port}[/]")
+    settings = served_settings(settings)
+    console.print(f"paperfeed on [bold]{settings.base_url}[/]")
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
 
 

@@ -42,6 +42,13 @@ class Paper(Base):
     """A paper; one row per arXiv id (the newest version wins), or per title when it has no id."""
 
     __tablename__ = "papers"
+    # PostgreSQL only: the listing views sort a month of papers by these columns; a covering index lets it
+    # read them without visiting the table (SQLite's rowid lookups are already cheap).
+    __table_args__ = (
+        Index("ix_papers_rank", "id", postgresql_include=["upvotes", "published", "arxiv_id"]).ddl_if(
+            dialect="postgresql"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     key: Mapped[str] = mapped_column(String(64), unique=True)  # arXiv id, or "t:<title hash>"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Engine
 
+from paperfeed.db.migrate import include_object_for
 from paperfeed.db.models import Base
 
 engine = context.config.attributes.get("engine")
@@ -16,6 +17,7 @@ with engine.begin() as connection:
         connection=connection,
         target_metadata=Base.metadata,
         render_as_batch=engine.dialect.name == "sqlite",  # SQLite needs batch mode for ALTERs
+        include_object=include_object_for(engine.dialect.name),
     )
     with context.begin_transaction():
         context.run_migrations()
