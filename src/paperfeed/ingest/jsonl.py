@@ -33,6 +33,7 @@ __all__ = ["JsonlSource", "parse_jsonl_object"]
 # arXiv category codes ("cs.AI", "astro-ph.GA", "hep-th"); some dumps mix ACM/MSC class text into the
 # list ("H.3.3; I.2.7", "Information storage and retrieval..."): those are dropped, not the paper.
 _CATEGORY = re.compile(r"^[a-z][a-z-]*(?:\.[A-Za-z][A-Za-z-]*)?$")
+_CANONICAL_NEW_ID = re.compile(rb"^[0-9]{4}\.[0-9]{4,5}$")
 _LEADING_ID = re.compile(rb'^\s*\{\s*"id"\s*:\s*"([^"\\]{1,64})"')
 
 
@@ -122,9 +123,14 @@ class JsonlSource:
         self.name = name
         self.listing_date = listing_date
         self._ctx = _LineContext(self.name, self.path.name, listing_date)
+        # What shapes a line's meaning besides its bytes; hashed first, then copied for every line.
+        self._hash_seed = hashlib.blake2b(digest_size=16, person=b"paperfeed-jsonl")
+        self._hash_seed.update(f"{self.name}|{self.listing_date}|{CLEANING_VERSION}\n".encode())
 
     def _open(self) -> io.BufferedIOBase:
         if self.path.suffix == ".gz":
+            # gzip's small internal buffer is on purpose: a bigger one loses the lines read just before
+            # a truncation, because the failing refill takes the buffered tail down with it.
             return gzip.open(self.path, "rb")
         return self.path.open("rb")
 
@@ -149,13 +155,18 @@ class JsonlSource:
 
     def _parse_line(self, line: bytes, lineno: int) -> Item:
         # The raw bytes (and what shapes their meaning here) are the record's identity for re-runs.
-        digest = hashlib.blake2b(line.strip(), digest_size=16, person=b"paperfeed-jsonl")
-        digest.update(f"{self.name}|{self.listing_date}|{CLEANING_VERSION}".encode())
+        digest = self._hash_seed.copy()
+        digest.update(line.strip())
         raw_hash = digest.hexdigest()
         match = _LEADING_ID.match(line)
         if match:
+            raw_id = match.group(1)
             try:
-                key, _ = parse_arxiv_id(match.group(1).decode())
+                # Most ids are already canonical ("2503.11731"); only the rest need the full parser. An
+                # invalid canonical-looking id is caught by the full parse, which a stored hash never skips.
+                key = (
+                    raw_id.decode() if _CANONICAL_NEW_ID.match(raw_id) else parse_arxiv_id(raw_id.decode())[0]
+                )
             except (InvalidArxivId, UnicodeDecodeError):
                 pass  # the full parse below reports the bad id with its line number
             else:
