@@ -159,3 +159,16 @@ def test_fast_path_is_fast() -> None:
     for _ in range(2000):
         extract_code_links(text, "abstract")
     assert (time.perf_counter() - start) / 2000 < 100e-6
+
+
+def test_paper_code_links_merges_abstract_and_comment() -> None:
+    from paperfeed.text.code_links import paper_code_links
+
+    links = paper_code_links(
+        "Code: https://github.com/Org/Repo.",
+        "Accepted at X. https://github.com/org/repo and https://zenodo.org/records/123",
+    )
+    assert [(link.url, link.origin) for link in links] == [
+        ("https://github.com/Org/Repo", "abstract"),
+        ("https://zenodo.org/records/123", "comment"),
+    ]

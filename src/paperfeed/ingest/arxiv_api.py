@@ -12,11 +12,11 @@ from lxml import etree
 
 from paperfeed.ingest.cursors import Cursors
 from paperfeed.ingest.http import HttpError, PoliteClient
-from paperfeed.ingest.records import Checkpoint, CodeLink, Item, PaperRecord, Rejected
+from paperfeed.ingest.records import Checkpoint, Item, PaperRecord, Rejected
 from paperfeed.ingest.xml import XmlError, parse_xml
 from paperfeed.text.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from paperfeed.text.clean import clean_block, clean_line
-from paperfeed.text.code_links import extract_code_links
+from paperfeed.text.code_links import paper_code_links
 
 __all__ = ["ArxivApiSource", "AtomError", "AtomPage", "parse_arxiv_atom"]
 
@@ -94,17 +94,6 @@ def _categories(entry: etree._Element) -> list[str]:
     return list(dict.fromkeys(t.strip() for t in ordered if t.strip()))
 
 
-def _code_links(abstract: str, comment: str | None) -> list[CodeLink]:
-    links = extract_code_links(abstract, "abstract")
-    if comment:
-        links += extract_code_links(comment, "comment")
-    # The same link often appears in both places; keep the first (abstract) occurrence.
-    unique: dict[str, CodeLink] = {}
-    for link in links:
-        unique.setdefault(link.url, link)
-    return list(unique.values())
-
-
 def _entry(entry: etree._Element, source: str) -> Item:
     """One <entry> as a PaperRecord, or Rejected naming the entry and the reason."""
     raw_id = (_text(entry.find(f"{{{ATOM}}}id")) or "").strip()
@@ -137,7 +126,7 @@ def _entry(entry: etree._Element, source: str) -> Item:
         )
         if name
     ]
-    code_links = _code_links(abstract, comment)
+    code_links = paper_code_links(abstract, comment)
     project = next((c.url for c in code_links if c.kind == "project"), None)
     return PaperRecord(
         title=title,

@@ -21,10 +21,10 @@ from typing import Any
 
 import orjson
 
-from paperfeed.ingest.records import CodeLink, Item, PaperRecord, Pending, Rejected
+from paperfeed.ingest.records import Item, PaperRecord, Pending, Rejected
 from paperfeed.text.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from paperfeed.text.clean import CLEANING_VERSION, clean_block, clean_line
-from paperfeed.text.code_links import extract_code_links
+from paperfeed.text.code_links import paper_code_links
 
 __all__ = ["JsonlSource", "parse_jsonl_object"]
 
@@ -50,17 +50,6 @@ def _str_list(value: object, field: str) -> list[str]:
         if cleaned:
             out.append(cleaned)
     return out
-
-
-def _links(abstract: str, comment: str | None) -> list[CodeLink]:
-    links = extract_code_links(abstract, "abstract")
-    if comment:
-        seen = {link.url.lower() for link in links}
-        for link in extract_code_links(comment, "comment"):
-            if link.url.lower() not in seen:
-                seen.add(link.url.lower())
-                links.append(link)
-    return links
 
 
 def parse_jsonl_object(
@@ -110,7 +99,7 @@ def parse_jsonl_object(
         categories=[c for c in _str_list(obj.get("categories"), "categories") if _CATEGORY.match(c)],
         comment=comment,
         listing_date=listed,
-        code_links=_links(abstract, comment),
+        code_links=paper_code_links(abstract, comment),
     )
 
 

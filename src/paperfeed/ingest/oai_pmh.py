@@ -12,11 +12,11 @@ from lxml import etree
 
 from paperfeed.ingest.cursors import Cursors
 from paperfeed.ingest.http import PoliteClient
-from paperfeed.ingest.records import Checkpoint, CodeLink, Item, PaperRecord, Rejected
+from paperfeed.ingest.records import Checkpoint, Item, PaperRecord, Rejected
 from paperfeed.ingest.xml import XmlError, parse_xml
 from paperfeed.text.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from paperfeed.text.clean import clean_block, clean_line
-from paperfeed.text.code_links import extract_code_links
+from paperfeed.text.code_links import paper_code_links
 
 __all__ = ["OaiError", "OaiPage", "OaiPmhSource", "parse_list_records"]
 
@@ -79,17 +79,6 @@ def _authors(meta: etree._Element) -> list[str]:
     return names
 
 
-def _code_links(abstract: str, comment: str | None) -> list[CodeLink]:
-    links = extract_code_links(abstract, "abstract")
-    if comment:
-        links += extract_code_links(comment, "comment")
-    # The same link often appears in both places; keep the first (abstract) occurrence.
-    unique: dict[str, CodeLink] = {}
-    for link in links:
-        unique.setdefault(link.url, link)
-    return list(unique.values())
-
-
 def _record(identifier: str, meta: etree._Element, source: str) -> Item:
     """One <arXiv> metadata block as a PaperRecord, or Rejected naming the record."""
     raw_id = (_m(meta, "id") or identifier).strip()
@@ -108,7 +97,7 @@ def _record(identifier: str, meta: etree._Element, source: str) -> Item:
     abstract = clean_block(_m(meta, "abstract"))
     comment = clean_line(_m(meta, "comments")) or None
     categories = (_m(meta, "categories") or "").split()  # space-separated, primary first
-    code_links = _code_links(abstract, comment)
+    code_links = paper_code_links(abstract, comment)
     return PaperRecord(
         title=title,
         abstract=abstract,

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from paperfeed.ingest.records import CodeLink
 
-__all__ = ["extract_code_links", "link_kind", "normalise_url"]
+__all__ = ["extract_code_links", "link_kind", "normalise_url", "paper_code_links"]
 
 # Substrings at least one of which every link we report contains; most abstracts have none.
 _HINTS = ("http", "www.", "github", "gitlab", "huggingface", "hf.co", "zenodo", "bitbucket", "codeberg")
@@ -208,4 +208,17 @@ def extract_code_links(text: str | None, origin: str) -> list[CodeLink]:
             continue
         seen.add(key)
         links.append(CodeLink(url=url, kind=kind, origin=origin))
+    return links
+
+
+def paper_code_links(abstract: str | None, comment: str | None) -> list[CodeLink]:
+    """Links from a paper's abstract, then its comment; a link in both keeps its abstract occurrence."""
+    links = extract_code_links(abstract, "abstract")
+    if comment:
+        # GitHub/GitLab paths are case-insensitive, so "Org/Repo" and "org/repo" are one link.
+        seen = {link.url.lower() for link in links}
+        for link in extract_code_links(comment, "comment"):
+            if link.url.lower() not in seen:
+                seen.add(link.url.lower())
+                links.append(link)
     return links
