@@ -297,3 +297,35 @@ def test_served_links_follow_the_port_unless_base_url_is_set(monkeypatch: pytest
     assert served_settings(Settings(host="0.0.0.0", port=9000)).base_url == "http://127.0.0.1:9000"
     monkeypatch.setenv("PAPERFEED_BASE_URL", "https://papers.example.org")
     assert served_settings(Settings(port=8765)).base_url == "https://papers.example.org"
+
+
+def test_ingest_hf_by_date_from_the_replay_server(
+    tmp_path: Path, live_env: ReplayServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The live Hugging Face path: a 429 with Retry-After is waited out, then the day is stored."""
+    db = tmp_path / "x.db"
+    monkeypatch.setenv("PAPERFEED_HF_API_URL", f"{live_env.url}/api/daily_papers")
+    monkeypatch.setenv("PAPERFEED_HTTP_MAX_RETRIES", "1")
+    body = (DATA / "hf" / "daily_papers.json").read_bytes()
+    live_env.add(
+        "/api/daily_papers",
+        [Reply(429, headers={"Retry-After": "0"}, body=b"slow down"), Reply(200, body=body)],
+        query={"date": "2026-06-12"},
+    )
+    result = runner.invoke(app, ["ingest", "hf", "--date", "2026-06-12", "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    assert papers_in(db) == 30
+    assert [r.param("date") for r in live_env.requests] == ["2026-06-12", "2026-06-12"]
+    assert all(r.headers.get("User-Agent", "").startswith("paperfeed/") for r in live_env.requests)
+
+
+def test_ingest_rss_category_from_the_replay_server(
+    tmp_path: Path, live_env: ReplayServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "x.db"
+    monkeypatch.setenv("PAPERFEED_ARXIV_RSS_URL", f"{live_env.url}/rss")
+    live_env.add("/rss/cs.AI", Reply(200, body=(DATA / "rss" / "arxiv_cs_ai_2025-08-20.xml").read_bytes()))
+    result = runner.invoke(app, ["ingest", "rss", "--category", "cs.AI", "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    assert papers_in(db) == 7
+    assert [r.path for r in live_env.requests] == ["/rss/cs.AI"]

@@ -248,3 +248,12 @@ def test_unmatched_route_is_a_404(replay_server: ReplayServer) -> None:
     with make_client() as client, pytest.raises(HttpError):
         client.get(f"{replay_server.url}/nowhere")
     assert [r.path for r in replay_server.unmatched] == ["/nowhere"]
+
+
+def test_query_string_in_the_url_is_kept(replay_server: ReplayServer) -> None:
+    """A URL that already carries its query (the HF daily_papers ?date=) must reach the server intact."""
+    replay_server.add("/q", Reply(200, body=b"ok"), query={"date": "2026-06-12"})
+    with PoliteClient(user_agent="t/1", timeout_s=2.0, min_interval_s=0.0, max_retries=0) as client:
+        assert client.get(f"{replay_server.url}/q?date=2026-06-12").content == b"ok"
+        assert client.get(f"{replay_server.url}/q", params={"date": "2026-06-12"}).content == b"ok"
+    assert [r.param("date") for r in replay_server.requests] == ["2026-06-12", "2026-06-12"]

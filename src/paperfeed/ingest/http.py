@@ -168,7 +168,8 @@ class PoliteClient:
     def get(self, url: str, params: QueryParams | None = None) -> httpx.Response:
         """GET url politely; return the 2xx/3xx response or raise HttpError once retries are spent."""
         clean = {k: str(v) for k, v in (params or {}).items() if v is not None}
-        request = self._client.build_request("GET", url, params=clean)
+        # params={} would wipe a query string already in `url` (httpx replaces it): pass None then.
+        request = self._client.build_request("GET", url, params=clean or None)
         full_url = str(request.url)
         host = request.url.host
         attempts = self.max_retries + 1
