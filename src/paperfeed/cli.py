@@ -55,10 +55,15 @@ def _report_table(report: IngestReport, title: str) -> Table:
 
 
 def run_ingest(
-    settings: Settings, items: Iterable[Item], *, label: str, total: int | None = None
+    settings: Settings,
+    items: Iterable[Item],
+    *,
+    label: str,
+    total: int | None = None,
+    factory: sessionmaker[Session] | None = None,
 ) -> IngestReport:
     """Store items with a progress bar and print the counts; rejected records are listed."""
-    factory = _ready(settings)
+    factory = factory or _ready(settings)
     with Progress(
         TextColumn(f"[bold]{label}"),
         BarColumn(),
@@ -105,7 +110,9 @@ def serve(
     if port:
         overrides["port"] = port
     settings = _settings(db, **overrides)
-    _ready(settings)
+    engine = make_engine(settings)
+    upgrade(engine)
+    engine.dispose()  # the app builds its own engine
     _serve(settings)
 
 
@@ -140,7 +147,7 @@ def demo(
     settings = _settings(db, demo=True, port=port, data_dir=Path(db).parent.resolve())
     factory = _ready(settings)
     if is_empty(factory):
-        run_ingest(settings, demo_items(), label="demo papers", total=None)
+        run_ingest(settings, demo_items(), label="demo papers", factory=factory)
     else:
         console.print(f"demo database {db} already filled; delete it to reload")
     if not no_serve:
@@ -235,7 +242,7 @@ def ingest_arxiv(
             max_results=max_results,
             cursors=CursorStore(factory),
         )
-        _ingest_guarded(settings, source.records, source="arxiv", label="arxiv api")
+        _ingest_guarded(settings, source.records, source="arxiv", label="arxiv api", factory=factory)
 
 
 @ingest_app.command("oai")
@@ -261,7 +268,7 @@ def ingest_oai(
             set_spec=set_,
             cursors=CursorStore(factory),
         )
-        _ingest_guarded(settings, source.records, source="oai", label="oai-pmh")
+        _ingest_guarded(settings, source.records, source="oai", label="oai-pmh", factory=factory)
 
 
 # Failures of a whole source: an unusable payload, the network giving up, an unreadable file. Anything
@@ -295,10 +302,15 @@ class _Guard:
 
 
 def _ingest_guarded(
-    settings: Settings, make_items: Callable[[], Iterable[Item]], *, source: str, label: str
+    settings: Settings,
+    make_items: Callable[[], Iterable[Item]],
+    *,
+    source: str,
+    label: str,
+    factory: sessionmaker[Session] | None = None,
 ) -> None:
     guard = _Guard(make_items, source)
-    report = run_ingest(settings, guard, label=label)
+    report = run_ingest(settings, guard, label=label, factory=factory)
     message = guard.message()
     if message is not None:
         # Payload text may hold [brackets] that rich would read as markup.
