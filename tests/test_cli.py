@@ -329,3 +329,38 @@ def test_ingest_rss_category_from_the_replay_server(
     assert result.exit_code == 0, result.output
     assert papers_in(db) == 7
     assert [r.path for r in live_env.requests] == ["/rss/cs.AI"]
+
+
+def test_serve_migrates_and_answers_on_its_port(tmp_path: Path) -> None:
+    """`paperfeed serve` as a real process: a fresh database file is migrated and the pages answer."""
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    db = tmp_path / "served.db"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "paperfeed.cli", "serve", "--db", str(db), "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/daily_papers") as resp:
+                    assert resp.status == 200
+                    assert resp.read() == b"[]"  # an empty, migrated database
+                    break
+            except OSError:
+                assert proc.poll() is None, proc.stdout.read() if proc.stdout else b""
+                assert time.monotonic() < deadline, "server did not start"
+                time.sleep(0.2)
+        assert scalar(db, "SELECT version_num FROM alembic_version") == "0002"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
