@@ -257,3 +257,23 @@ def test_query_string_in_the_url_is_kept(replay_server: ReplayServer) -> None:
         assert client.get(f"{replay_server.url}/q?date=2026-06-12").content == b"ok"
         assert client.get(f"{replay_server.url}/q", params={"date": "2026-06-12"}).content == b"ok"
     assert [r.param("date") for r in replay_server.requests] == ["2026-06-12", "2026-06-12"]
+
+
+def test_oversized_responses_are_refused(replay_server: ReplayServer) -> None:
+    """A declared-too-big body and a small gzip that inflates past the cap both fail, without retries."""
+    import gzip as _gzip
+
+    replay_server.add("/big", Reply(200, body=b"x" * 5000))
+    bomb = _gzip.compress(b"a" * 200_000)
+    replay_server.add("/bomb", Reply(200, headers={"Content-Encoding": "gzip"}, body=bomb))
+    replay_server.add("/fine", Reply(200, body=b"y" * 900))
+    with PoliteClient(
+        user_agent="t/1", timeout_s=2.0, min_interval_s=0.0, max_retries=3, max_response_bytes=1000
+    ) as client:
+        with pytest.raises(HttpError, match="5000 bytes exceeds 1000"):
+            client.get(f"{replay_server.url}/big")
+        assert len(bomb) < 1000
+        with pytest.raises(HttpError, match="exceeds 1000 bytes"):
+            client.get(f"{replay_server.url}/bomb")
+        assert client.get(f"{replay_server.url}/fine").content == b"y" * 900
+    assert [r.path for r in replay_server.requests] == ["/big", "/bomb", "/fine"]  # no retries

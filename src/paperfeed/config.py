@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     http_max_retry_after_s: float = Field(
         600.0, ge=0, description="Longest Retry-After paperfeed will honour before giving up (seconds)."
     )
+    http_max_response_mb: int = Field(
+        100, ge=1, description="Largest response body paperfeed reads (MB); a bigger one is an error."
+    )
     ingest_batch_size: int = Field(5000, ge=1, description="Records stored per transaction during ingest.")
 
     ingest_workers: int = Field(

@@ -102,6 +102,7 @@ class PoliteClient:
         backoff_base_s: float = 2.0,
         max_backoff_s: float = MAX_BACKOFF_S,
         max_retry_after_s: float = 600.0,
+        max_response_bytes: int = 100 * 2**20,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], datetime] | None = None,
@@ -118,6 +119,7 @@ class PoliteClient:
         self.backoff_base_s = backoff_base_s
         self.max_backoff_s = max_backoff_s
         self.max_retry_after_s = max_retry_after_s
+        self.max_response_bytes = max_response_bytes
         self._sleep = sleep
         self._clock = clock
         self._wall_clock = wall_clock or (lambda: datetime.now(UTC))
@@ -144,6 +146,7 @@ class PoliteClient:
             "max_retries": settings.http_max_retries,
             "backoff_base_s": settings.http_backoff_base_s,
             "max_retry_after_s": settings.http_max_retry_after_s,
+            "max_response_bytes": settings.http_max_response_mb * 2**20,
         }
         values.update(overrides)
         return cls(**values)
@@ -176,7 +179,11 @@ class PoliteClient:
         for attempt in range(attempts):
             self._wait_for_slot(host)
             try:
-                response = self._client.send(request)
+                response = self._client.send(request, stream=True)
+                try:
+                    self._read_capped(response, full_url)
+                finally:
+                    response.close()
             except httpx.TransportError as exc:
                 reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
                 if attempt + 1 >= attempts:
@@ -189,7 +196,6 @@ class PoliteClient:
             status = response.status_code
             if status < 400:
                 return response
-            response.read()
             if status not in RETRY_STATUSES:
                 raise HttpError(
                     full_url, _describe(response), status=status, attempts=attempt + 1, response=response
@@ -206,6 +212,21 @@ class PoliteClient:
             log.warning("GET %s: HTTP %d; retry %d in %.2f s", full_url, status, attempt + 1, delay)
             self._sleep(delay)
         raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
+
+    def _read_capped(self, response: httpx.Response, url: str) -> None:
+        """Read the body, refusing one larger than max_response_bytes (a runaway or hostile server)."""
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > self.max_response_bytes:
+            raise HttpError(url, f"response of {declared} bytes exceeds {self.max_response_bytes}")
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > self.max_response_bytes:
+                raise HttpError(url, f"response exceeds {self.max_response_bytes} bytes")
+            chunks.append(chunk)
+        # What Response.read() does, with the bound applied on the way.
+        response._content = b"".join(chunks)
 
     def _retry_delay(self, url: str, response: httpx.Response, attempt: int) -> float:
         """Retry-After when the server gave one (and it is within our limit), else backoff with jitter."""
