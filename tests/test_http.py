@@ -277,3 +277,18 @@ def test_oversized_responses_are_refused(replay_server: ReplayServer) -> None:
             client.get(f"{replay_server.url}/bomb")
         assert client.get(f"{replay_server.url}/fine").content == b"y" * 900
     assert [r.path for r in replay_server.requests] == ["/big", "/bomb", "/fine"]  # no retries
+
+
+def test_redirect_hops_wait_for_their_slot_too(replay_server: ReplayServer) -> None:
+    """arXiv answers some URLs with a redirect; the hop is a request like any other and is spaced."""
+    replay_server.add("/old", Reply(301, headers={"Location": "/new?x=1"}))
+    replay_server.add("/new", Reply(200, body=b"moved"), query={"x": "1"})
+    replay_server.add("/loop", Reply(302, headers={"Location": "/loop"}))
+    with PoliteClient(user_agent="t/1", timeout_s=2.0, min_interval_s=0.2, max_retries=0) as client:
+        assert client.get(f"{replay_server.url}/old").content == b"moved"
+        with pytest.raises(HttpError, match="more than 5 redirects"):
+            client.get(f"{replay_server.url}/loop")
+    first, second = replay_server.requests[:2]
+    assert (first.path, second.path) == ("/old", "/new")
+    assert second.time - first.time >= 0.2 - 0.01
+    assert len(replay_server.requests) == 2 + 6  # the loop: the first request and five hops

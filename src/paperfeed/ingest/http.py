@@ -28,6 +28,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_S = 120.0
+MAX_REDIRECTS = 5
 # Transient server states worth another try; other 4xx are the caller's fault and never retried.
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
@@ -132,7 +133,8 @@ class PoliteClient:
         self._client = httpx.Client(
             headers={"User-Agent": user_agent},
             timeout=timeout_s,
-            follow_redirects=True,
+            # Redirects are followed by get() itself, so every hop waits for its host's slot too.
+            follow_redirects=False,
             transport=transport,
         )
 
@@ -176,7 +178,9 @@ class PoliteClient:
         full_url = str(request.url)
         host = request.url.host
         attempts = self.max_retries + 1
-        for attempt in range(attempts):
+        attempt = 0
+        redirects = 0
+        while attempt < attempts:
             self._wait_for_slot(host)
             try:
                 response = self._client.send(request, stream=True)
@@ -191,9 +195,18 @@ class PoliteClient:
                 delay = backoff_delay(attempt, self.backoff_base_s, cap_s=self.max_backoff_s, rand=self._rand)
                 log.warning("GET %s: %s; retry %d in %.2f s", full_url, reason, attempt + 1, delay)
                 self._sleep(delay)
+                attempt += 1
                 continue
 
             status = response.status_code
+            if response.is_redirect:
+                redirects += 1
+                if redirects > MAX_REDIRECTS:
+                    raise HttpError(full_url, f"more than {MAX_REDIRECTS} redirects", status=status)
+                request = self._client.build_request("GET", request.url.join(response.headers["Location"]))
+                full_url = str(request.url)
+                host = request.url.host
+                continue
             if status < 400:
                 return response
             if status not in RETRY_STATUSES:
@@ -211,6 +224,7 @@ class PoliteClient:
             delay = self._retry_delay(full_url, response, attempt)
             log.warning("GET %s: HTTP %d; retry %d in %.2f s", full_url, status, attempt + 1, delay)
             self._sleep(delay)
+            attempt += 1
         raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
 
     def _read_capped(self, response: httpx.Response, url: str) -> None:
