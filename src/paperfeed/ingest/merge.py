@@ -21,6 +21,8 @@ METADATA_COLUMNS = (
     "doi",
     "project_page",
 )
+# Every paper column a record carries, in the order record_columns() returns them.
+RECORD_COLUMNS = ("title", "abstract", "upvotes", *METADATA_COLUMNS)
 
 
 @dataclass

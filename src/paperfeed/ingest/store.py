@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from paperfeed.db.models import AUTHORS, CODE_LINKS, PAPER_AUTHORS, PAPER_CATEGORIES, PAPERS, SUBMISSIONS
 from paperfeed.ingest.bulk import bulk_insert, chunks
-from paperfeed.ingest.merge import Merge, merge
+from paperfeed.ingest.merge import RECORD_COLUMNS, Merge, merge, record_columns
 from paperfeed.ingest.pipeline import PendingResolver, Prepared
 from paperfeed.ingest.records import Checkpoint, Item, PaperRecord, Pending, Rejected
 from paperfeed.ingest.report import IngestReport, validate
@@ -345,50 +345,14 @@ class PaperStore:
         return self._author_ids
 
 
-PAPER_COLUMNS = (
-    "key",
-    "arxiv_id",
-    "version",
-    "title",
-    "abstract",
-    "comment",
-    "primary_category",
-    "published",
-    "updated",
-    "listing_date",
-    "journal_ref",
-    "doi",
-    "project_page",
-    "upvotes",
-    "source",
-    "content_hash",
-    "created_at",
-    "updated_at",
-)
+PAPER_COLUMNS = ("key", *RECORD_COLUMNS, "source", "content_hash", "created_at", "updated_at")
 
 
 def _paper_row(rec: PaperRecord, now: datetime) -> tuple[Any, ...]:
     """A papers row in PAPER_COLUMNS order."""
-    return (
-        rec.key,
-        rec.arxiv_id,
-        rec.version,
-        rec.title,
-        rec.abstract,
-        rec.comment,
-        rec.primary_category,
-        rec.published,
-        rec.updated,
-        rec.listing_date,
-        rec.journal_ref,
-        rec.doi,
-        rec.project_page,
-        rec.upvotes or 0,
-        rec.source,
-        rec.content_hash(),
-        now,
-        now,
-    )
+    columns = record_columns(rec)
+    columns["upvotes"] = rec.upvotes or 0
+    return (rec.key, *(columns[c] for c in RECORD_COLUMNS), rec.source, rec.content_hash(), now, now)
 
 
 def store_records(

@@ -9,9 +9,7 @@ from sqlalchemy.orm import Session
 
 from paperfeed.db.models import AUTHORS, CODE_LINKS, PAPER_AUTHORS, PAPER_CATEGORIES, PAPERS, SUBMISSIONS
 from paperfeed.ingest.bulk import chunks
-from paperfeed.ingest.merge import METADATA_COLUMNS, StoredPaper
-
-STORED_COLUMNS = ("title", "abstract", "upvotes", *METADATA_COLUMNS)
+from paperfeed.ingest.merge import RECORD_COLUMNS, StoredPaper
 
 
 def load_stored(session: Session, ids: Sequence[int]) -> dict[int, StoredPaper]:
@@ -19,9 +17,9 @@ def load_stored(session: Session, ids: Sequence[int]) -> dict[int, StoredPaper]:
     stored = {pid: StoredPaper(pid, {}) for pid in ids}
     for chunk in chunks(ids):
         for row in session.execute(
-            select(PAPERS.c.id, *(PAPERS.c[c] for c in STORED_COLUMNS)).where(PAPERS.c.id.in_(chunk))
+            select(PAPERS.c.id, *(PAPERS.c[c] for c in RECORD_COLUMNS)).where(PAPERS.c.id.in_(chunk))
         ):
-            stored[row[0]].columns = dict(zip(STORED_COLUMNS, row[1:], strict=True))
+            stored[row[0]].columns = dict(zip(RECORD_COLUMNS, row[1:], strict=True))
         for pid, name in session.execute(
             select(PAPER_AUTHORS.c.paper_id, AUTHORS.c.name)
             .join(AUTHORS, AUTHORS.c.id == PAPER_AUTHORS.c.author_id)
