@@ -25,6 +25,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from paperfeed.ingest.http import PoliteClient
+
 __all__ = ["RecordedRequest", "ReplayServer", "Reply", "Route", "recorded_body_bytes", "replay_server"]
 
 
@@ -250,3 +252,12 @@ def replay_server() -> Iterator[ReplayServer]:
         yield server
     finally:
         server.stop()
+
+
+UA = "paperfeed-test/1.0 (mailto:test@example.org)"
+
+
+def fast_client(**overrides: object) -> PoliteClient:
+    """A PoliteClient for tests against the replay server: short timeout and backoff, test User-Agent."""
+    values: dict[str, object] = {"user_agent": UA, "timeout_s": 2.0, "backoff_base_s": 0.01, **overrides}
+    return PoliteClient(**values)  # type: ignore[arg-type]

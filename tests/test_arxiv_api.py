@@ -12,10 +12,9 @@ import pytest
 from paperfeed.ingest.arxiv_api import ArxivApiSource, AtomError, parse_arxiv_atom
 from paperfeed.ingest.http import HttpError, PoliteClient
 from paperfeed.ingest.records import PaperRecord, Rejected, consume
-from replay import ReplayServer, Reply, recorded_body_bytes
+from replay import UA, ReplayServer, Reply, fast_client, recorded_body_bytes
 
 DATA = Path(__file__).parent / "data" / "arxiv_api"
-UA = "paperfeed-test/1.0 (mailto:test@example.org)"
 
 
 def body(name: str) -> bytes:
@@ -193,15 +192,7 @@ def test_malformed_and_foreign_xml_give_clear_errors() -> None:
 
 
 def make_client(**kw: object) -> PoliteClient:
-    values: dict[str, object] = {
-        "user_agent": UA,
-        "timeout_s": 2.0,
-        "min_interval_s": 0.05,
-        "max_retries": 1,
-        "backoff_base_s": 0.01,
-    }
-    values.update(kw)
-    return PoliteClient(**values)  # type: ignore[arg-type]
+    return fast_client(**{"min_interval_s": 0.05, "max_retries": 1, **kw})
 
 
 def serve_recordings(server: ReplayServer, *prefixes: str) -> None:

@@ -14,10 +14,9 @@ from paperfeed.ingest.cursors import CursorStore
 from paperfeed.ingest.http import HttpError, PoliteClient
 from paperfeed.ingest.oai_pmh import OaiPmhSource
 from paperfeed.ingest.store import store_records
-from replay import ReplayServer, Reply
+from replay import ReplayServer, Reply, fast_client
 
 DATA = Path(__file__).parent / "data"
-UA = "paperfeed-test/1.0 (mailto:test@example.org)"
 
 
 def test_get_set_clear(session_factory: sessionmaker[Session]) -> None:
@@ -47,7 +46,7 @@ def test_long_cursor_round_trips(session_factory: sessionmaker[Session]) -> None
 
 
 def client() -> PoliteClient:
-    return PoliteClient(user_agent=UA, timeout_s=2.0, min_interval_s=0.01, max_retries=2, backoff_base_s=0.01)
+    return fast_client(min_interval_s=0.01, max_retries=2)
 
 
 def stored_keys(factory: sessionmaker[Session]) -> list[str]:

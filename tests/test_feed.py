@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 
 import pytest
@@ -171,8 +173,10 @@ def test_week_53_exists_in_long_years(filled: sessionmaker[Session]) -> None:
         assert page.period is not None and page.period.start == date(2026, 12, 28) and page.total == 0
 
 
-def test_a_page_loads_in_a_fixed_number_of_queries(filled: sessionmaker[Session]) -> None:
-    bind = filled.kw["bind"]
+@contextmanager
+def recorded_statements(factory: sessionmaker[Session]) -> Iterator[list[str]]:
+    """The SQL statements run on factory's engine inside the block."""
+    bind = factory.kw["bind"]
     assert isinstance(bind, Engine)
     statements: list[str] = []
 
@@ -181,34 +185,25 @@ def test_a_page_loads_in_a_fixed_number_of_queries(filled: sessionmaker[Session]
 
     event.listen(bind, "before_cursor_execute", count)
     try:
-        with filled() as s:
-            page = feed.daily(s, month="2026-05", limit=100)
-            touched = [
-                (e.paper.author_names, e.paper.category_names, e.paper.code_links) for e in page.entries
-            ]
+        yield statements
     finally:
         event.remove(bind, "before_cursor_execute", count)
+
+
+def test_a_page_loads_in_a_fixed_number_of_queries(filled: sessionmaker[Session]) -> None:
+    with recorded_statements(filled) as statements, filled() as s:
+        page = feed.daily(s, month="2026-05", limit=100)
+        touched = [(e.paper.author_names, e.paper.category_names, e.paper.code_links) for e in page.entries]
     assert len(touched) == 9
     # count + list + papers + authors + categories + code links; never one query per paper (N+1).
     assert len(statements) <= 7, statements
 
 
 def test_a_paper_loads_in_a_fixed_number_of_queries(filled: sessionmaker[Session]) -> None:
-    bind = filled.kw["bind"]
-    assert isinstance(bind, Engine)
-    statements: list[str] = []
-
-    def count(*args: object) -> None:
-        statements.append(str(args[2]))
-
-    event.listen(bind, "before_cursor_execute", count)
-    try:
-        with filled() as s:
-            paper = feed.get_paper(s, webdata.MATH_ID)
-            assert paper is not None
-            sub = feed.latest_submission(s, paper)
-            assert sub is not None and sub.paper is paper and paper.author_names
-    finally:
-        event.remove(bind, "before_cursor_execute", count)
+    with recorded_statements(filled) as statements, filled() as s:
+        paper = feed.get_paper(s, webdata.MATH_ID)
+        assert paper is not None
+        sub = feed.latest_submission(s, paper)
+        assert sub is not None and sub.paper is paper and paper.author_names
     # paper + authors + categories + code links + submission; the submission must not reload the paper.
     assert len(statements) == 5, statements

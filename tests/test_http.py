@@ -19,23 +19,13 @@ from paperfeed.ingest.http import (
     backoff_delay,
     parse_retry_after,
 )
-from replay import ReplayServer, Reply
+from replay import UA, ReplayServer, Reply, fast_client
 
-UA = "paperfeed-test/1.0 (mailto:test@example.org)"
 NOW = datetime(2026, 4, 12, 22, 0, 0, tzinfo=UTC)
 
 
 def make_client(**kw: object) -> PoliteClient:
-    values: dict[str, object] = {
-        "user_agent": UA,
-        "timeout_s": 2.0,
-        "min_interval_s": 0.0,
-        "max_retries": 3,
-        "backoff_base_s": 0.01,
-        "max_retry_after_s": 5.0,
-    }
-    values.update(kw)
-    return PoliteClient(**values)  # type: ignore[arg-type]
+    return fast_client(**{"min_interval_s": 0.0, "max_retries": 3, "max_retry_after_s": 5.0, **kw})
 
 
 # --- pure helpers -----------------------------------------------------------------------------------

@@ -11,10 +11,9 @@ import pytest
 from paperfeed.ingest.http import PoliteClient
 from paperfeed.ingest.oai_pmh import OaiError, OaiPmhSource, parse_list_records
 from paperfeed.ingest.records import PaperRecord, Rejected, consume
-from replay import ReplayServer, Reply
+from replay import UA, ReplayServer, Reply, fast_client
 
 DATA = Path(__file__).parent / "data" / "oai_pmh"
-UA = "paperfeed-test/1.0 (mailto:test@example.org)"
 NOCK_503 = DATA / "nock_oaipmh-listrecords---should-list-identifiers-from-arxiv.json"
 
 
@@ -123,16 +122,7 @@ def test_unsafe_and_malformed_payloads() -> None:
 
 
 def make_client(**kw: object) -> PoliteClient:
-    values: dict[str, object] = {
-        "user_agent": UA,
-        "timeout_s": 2.0,
-        "min_interval_s": 0.05,
-        "max_retries": 2,
-        "backoff_base_s": 0.01,
-        "max_retry_after_s": 60.0,
-    }
-    values.update(kw)
-    return PoliteClient(**values)  # type: ignore[arg-type]
+    return fast_client(**{"min_interval_s": 0.05, "max_retries": 2, "max_retry_after_s": 60.0, **kw})
 
 
 def test_real_503_retry_after_then_200(replay_server: ReplayServer) -> None:
