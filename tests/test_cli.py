@@ -14,6 +14,7 @@ from sqlalchemy import create_engine, func, select, text
 from typer.testing import CliRunner
 
 from paperfeed.cli import _Guard, app
+from paperfeed.db.migrate import head_revision
 from paperfeed.db.models import Paper, Submission
 from paperfeed.ingest.hf_daily import HfPayloadError
 from paperfeed.ingest.http import HttpError
@@ -39,7 +40,7 @@ def test_db_upgrade_creates_schema(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     engine = create_engine(f"sqlite:///{db}")
     with engine.connect() as conn:
-        assert conn.scalar(text("SELECT version_num FROM alembic_version")) == "0002"
+        assert conn.scalar(text("SELECT version_num FROM alembic_version")) == head_revision()
         assert conn.scalar(text("PRAGMA journal_mode")) == "wal"
 
 
@@ -360,7 +361,7 @@ def test_serve_migrates_and_answers_on_its_port(tmp_path: Path) -> None:
                 assert proc.poll() is None, proc.stdout.read() if proc.stdout else b""
                 assert time.monotonic() < deadline, "server did not start"
                 time.sleep(0.2)
-        assert scalar(db, "SELECT version_num FROM alembic_version") == "0002"
+        assert scalar(db, "SELECT version_num FROM alembic_version") == head_revision()
     finally:
         proc.terminate()
         proc.wait(timeout=10)

@@ -7,7 +7,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect
 
 from paperfeed.db.migrate import downgrade, include_object_for, upgrade
-from paperfeed.db.models import Base
+from paperfeed.db.registry import metadata
 
 
 def test_schema_matches_the_models(engine: Engine) -> None:
@@ -15,7 +15,7 @@ def test_schema_matches_the_models(engine: Engine) -> None:
         ctx = MigrationContext.configure(
             conn, opts={"include_object": include_object_for(engine.dialect.name)}
         )
-        diff = compare_metadata(ctx, Base.metadata)
+        diff = compare_metadata(ctx, metadata())
     assert diff == []
 
 

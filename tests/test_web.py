@@ -33,7 +33,7 @@ def test_home_shows_the_latest_day(client: TestClient) -> None:
     assert card_titles(r.text) == ["/papers/2606.00002", "/papers/2606.00001"]
     assert 'href="/papers?date=2026-05-29"' in r.text  # previous day with papers
     assert 'rel="next"' not in r.text  # nothing after the latest day
-    assert "script-src" not in r.headers["content-security-policy"]  # default-src 'none' forbids scripts
+    assert "script-src 'self';" in r.headers["content-security-policy"]  # no inline scripts, no other hosts
     assert "default-src 'none'" in r.headers["content-security-policy"]
 
 

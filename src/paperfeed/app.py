@@ -14,13 +14,23 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from paperfeed import feed
+from paperfeed.api.account_routes import router as api_account_router
+from paperfeed.api.community_routes import router as api_community_router
 from paperfeed.api.routes import router as api_router
+from paperfeed.api.search_routes import router as api_search_router
+from paperfeed.api.trending_routes import router as api_trending_router
 from paperfeed.config import Settings
 from paperfeed.db.engine import make_engine, make_sessionmaker
+from paperfeed.web.account_pages import router as account_pages_router
+from paperfeed.web.community_pages import router as community_pages_router
+from paperfeed.web.csrf import CsrfCookieMiddleware
+from paperfeed.web.digest_pages import router as digest_pages_router
 from paperfeed.web.feeds import router as feeds_router
 from paperfeed.web.pages import router as pages_router
+from paperfeed.web.search_pages import router as search_pages_router
 from paperfeed.web.templating import HERE as WEB_DIR
 from paperfeed.web.templating import make_templates, render
+from paperfeed.web.trending_pages import router as trending_pages_router
 
 
 def _wants_json(request: Request) -> bool:
@@ -81,11 +91,25 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.templates = make_templates()
 
+    app.add_middleware(CsrfCookieMiddleware, secure=settings.base_url.startswith("https://"))
     app.add_exception_handler(feed.FeedError, _feed_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
-    app.include_router(api_router)
-    app.include_router(feeds_router)
-    app.include_router(pages_router)
+    # Specific routes first: /api/papers/search and /papers/{id:path} overlap, and the first match wins.
+    for router in (
+        api_search_router,
+        api_trending_router,
+        api_community_router,
+        api_account_router,
+        api_router,
+        search_pages_router,
+        trending_pages_router,
+        digest_pages_router,
+        account_pages_router,
+        community_pages_router,
+        feeds_router,
+        pages_router,
+    ):
+        app.include_router(router)
     return app

@@ -9,14 +9,18 @@ from typing import Annotated
 
 import httpx
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy.orm import Session, sessionmaker
 
-from paperfeed.config import Settings, load_settings
-from paperfeed.db.engine import make_engine, make_sessionmaker
+from paperfeed.commands import community as commands_community
+from paperfeed.commands import digests as commands_digests
+from paperfeed.commands import ranking as commands_ranking
+from paperfeed.commands import search as commands_search
+from paperfeed.commands.common import DbOpt, console, ready, settings_for
+from paperfeed.config import Settings
+from paperfeed.db.engine import make_engine
 from paperfeed.db.migrate import upgrade
 from paperfeed.ingest.http import HttpError
 from paperfeed.ingest.records import Item, SourceError
@@ -28,22 +32,12 @@ db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(db_app, name="db")
 
-console = Console(stderr=True)
+# Each capability's commands live in paperfeed/commands/<group>.py and register themselves here.
+for _group in (commands_search, commands_digests, commands_community, commands_ranking):
+    _group.register(app)
 
-DbOpt = Annotated[str | None, typer.Option("--db", help="Database URL or SQLite file path.")]
-
-
-def _settings(db: str | None, **overrides: object) -> Settings:
-    if db:
-        overrides["database_url"] = db if "://" in db else f"sqlite:///{Path(db).resolve()}"
-    return load_settings(**overrides)
-
-
-def _ready(settings: Settings) -> sessionmaker[Session]:
-    """Engine + migrations (idempotent) + a session factory."""
-    engine = make_engine(settings)
-    upgrade(engine)
-    return make_sessionmaker(engine)
+_settings = settings_for
+_ready = ready
 
 
 def _report_table(report: IngestReport, title: str) -> Table:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 from pydantic_settings import (
@@ -77,6 +77,31 @@ class Settings(BaseSettings):
         le=32,
         description="Worker processes that parse big dumps while the database writes (0: all in-process).",
     )
+
+    secret_key: str = Field(
+        "",
+        description="Key that signs links and tokens (confirm, unsubscribe, reset, CSRF). "
+        "Empty: a random key is created once in data_dir/secret.key.",
+    )
+    smtp_host: str = Field("127.0.0.1", description="SMTP server that sends mail.")
+    smtp_port: int = Field(8025, ge=1, le=65535, description="SMTP server port.")
+    smtp_security: Literal["none", "starttls", "tls"] = Field(
+        "none", description="SMTP transport security: none, STARTTLS after connecting, or TLS from the start."
+    )
+    smtp_user: str = Field("", description="SMTP login (empty: no AUTH).")
+    smtp_password: str = Field("", description="SMTP password.")
+    smtp_timeout_s: float = Field(30.0, gt=0, description="Timeout of one SMTP operation (seconds).")
+    mail_from: str = Field("paperfeed <papers@localhost>", description="From address of every mail sent.")
+
+    # --- search settings (issue 3) ---
+
+    # --- digest settings (issue 4) ---
+
+    # --- account settings (issue 5) ---
+
+    # --- community settings (issue 5) ---
+
+    # --- trending settings (issue 5) ---
 
     @classmethod
     def settings_customise_sources(

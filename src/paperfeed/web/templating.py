@@ -13,12 +13,13 @@ from starlette.responses import Response
 
 from paperfeed.db.models import Paper
 from paperfeed.text.render import render_abstract, render_inline
+from paperfeed.web.csrf import csrf_token
 
 HERE = Path(__file__).parent
-# No page runs scripts: forbid them outright so a rendering bug cannot become an XSS.
+# Scripts only from our own /static files, never inline: a rendering bug cannot become an XSS.
 CSP = (
-    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
-    "base-uri 'none'; frame-ancestors 'none'"
+    "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
 
 
@@ -94,6 +95,11 @@ def with_query(params: dict[str, Any]) -> str:
     return "?" + urlencode(clean) if clean else ""
 
 
+def current_user(request: Request) -> Any:
+    """The signed-in user of this request (set on request.state.user by the session middleware), or None."""
+    return getattr(request.state, "user", None)
+
+
 def make_templates() -> Jinja2Templates:
     """Templates from web/templates with autoescape on for every file."""
     env = jinja2.Environment(
@@ -112,6 +118,8 @@ def make_templates() -> Jinja2Templates:
     env.globals["paper_path"] = paper_path
     env.globals["with_query"] = with_query
     env.globals["project_page"] = project_page
+    env.globals["csrf_token"] = csrf_token
+    env.globals["current_user"] = current_user
     return Jinja2Templates(env=env)
 
 

@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy import Engine
 
 from paperfeed.db.migrate import include_object_for
-from paperfeed.db.models import Base
+from paperfeed.db.registry import metadata
 
 engine = context.config.attributes.get("engine")
 if not isinstance(engine, Engine):
@@ -15,7 +15,7 @@ if not isinstance(engine, Engine):
 with engine.begin() as connection:
     context.configure(
         connection=connection,
-        target_metadata=Base.metadata,
+        target_metadata=metadata(),
         render_as_batch=engine.dialect.name == "sqlite",  # SQLite needs batch mode for ALTERs
         include_object=include_object_for(engine.dialect.name),
     )

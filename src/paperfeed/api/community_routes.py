@@ -1,0 +1,7 @@
+"""Votes, comments and collections over the JSON API (issue 5)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,1 @@
+"""CLI command groups, registered on the Typer app in paperfeed.cli."""

@@ -1,0 +1,1 @@
+"""Accounts, sessions, submissions, votes, comments and collections."""

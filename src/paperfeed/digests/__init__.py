@@ -1,0 +1,1 @@
+"""Subscriptions and email digests: selection, rendering, the send ledger."""

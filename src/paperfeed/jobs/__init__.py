@@ -1,0 +1,1 @@
+"""Background jobs on huey (SQLite storage by default, Redis in production)."""

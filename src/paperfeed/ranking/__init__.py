@@ -1,0 +1,1 @@
+"""Trending: the pure score, its explanation, and the GitHub stars history."""

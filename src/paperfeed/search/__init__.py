@@ -1,0 +1,1 @@
+"""Hybrid search: tantivy keyword index, ONNX embeddings, usearch vectors, rank fusion."""

@@ -1,0 +1,98 @@
+"""CSRF: every state-changing HTML route depends on require_csrf, and the check refuses what it must."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+
+from paperfeed.app import create_app
+from paperfeed.config import Settings
+from paperfeed.web.csrf import COOKIE, CsrfDep
+
+# State-changing routes that must work without the browser's cookie, each with the reason.
+EXEMPT = {
+    # RFC 8058 one-click unsubscribe: mail clients POST without cookies; the signed token authorises it.
+    "/unsubscribe/one-click",
+}
+
+
+def _dependency_calls(route: APIRoute) -> set[object]:
+    seen: set[object] = set()
+    stack = [route.dependant]
+    while stack:
+        dep = stack.pop()
+        seen.add(dep.call)
+        stack.extend(dep.dependencies)
+    return seen
+
+
+def test_every_html_form_post_is_csrf_protected(settings: Settings) -> None:
+    from paperfeed.web.csrf import require_csrf
+
+    app = create_app(settings)
+    unprotected = [
+        route.path
+        for route in app.routes
+        if isinstance(route, APIRoute)
+        and route.methods & {"POST", "PUT", "PATCH", "DELETE"}
+        and not route.path.startswith("/api/")  # the JSON API authenticates with bearer tokens, not cookies
+        and route.path not in EXEMPT
+        and require_csrf not in _dependency_calls(route)
+    ]
+    assert unprotected == []
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    app: FastAPI = create_app(settings)
+    router = APIRouter()
+
+    @router.post("/test-csrf")
+    def change(_csrf: CsrfDep) -> dict[str, bool]:
+        return {"changed": True}
+
+    app.include_router(router)
+    with TestClient(app, base_url="http://testserver") as c:
+        yield c
+
+
+def _token(client: TestClient) -> str:
+    from paperfeed.web.csrf import _expected
+
+    cookie = client.get("/docs").cookies.get(COOKIE) or client.cookies.get(COOKIE)
+    assert cookie
+    return _expected(client.app.state.settings, cookie)  # type: ignore[attr-defined]
+
+
+def test_valid_token_passes(client: TestClient) -> None:
+    token = _token(client)
+    r = client.post("/test-csrf", data={"csrf_token": token})
+    assert r.status_code == 200
+    r = client.post("/test-csrf", headers={"X-CSRF-Token": token, "Origin": "http://testserver"})
+    assert r.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("data", "headers"),
+    [
+        ({}, {}),
+        ({"csrf_token": "0" * 64}, {}),
+        ("right", {"Origin": "https://evil.example"}),
+        ("right", {"Referer": "https://evil.example/page"}),
+    ],
+)
+def test_refused(client: TestClient, data: object, headers: dict[str, str]) -> None:
+    form = {"csrf_token": _token(client)} if data == "right" else data
+    r = client.post("/test-csrf", data=form, headers=headers)  # type: ignore[arg-type]
+    assert r.status_code == 403
+
+
+def test_token_from_another_browser_is_refused(settings: Settings, client: TestClient) -> None:
+    token = _token(client)
+    client.cookies.clear()
+    client.cookies.set(COOKIE, "another-browser-cookie-value")
+    assert client.post("/test-csrf", data={"csrf_token": token}).status_code == 403
