@@ -18,6 +18,7 @@ from paperfeed.commands import community as commands_community
 from paperfeed.commands import digests as commands_digests
 from paperfeed.commands import ranking as commands_ranking
 from paperfeed.commands import search as commands_search
+from paperfeed.commands import sending as commands_sending
 from paperfeed.commands.common import DbOpt, console, ready, settings_for
 from paperfeed.config import Settings
 from paperfeed.db.engine import make_engine
@@ -33,7 +34,7 @@ app.add_typer(ingest_app, name="ingest")
 app.add_typer(db_app, name="db")
 
 # Each capability's commands live in paperfeed/commands/<group>.py and register themselves here.
-for _group in (commands_search, commands_digests, commands_community, commands_ranking):
+for _group in (commands_search, commands_digests, commands_sending, commands_community, commands_ranking):
     _group.register(app)
 
 _settings = settings_for

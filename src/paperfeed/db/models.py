@@ -64,7 +64,9 @@ class Paper(Base):
     journal_ref: Mapped[str | None] = mapped_column(Text)
     doi: Mapped[str | None] = mapped_column(String(255))
     project_page: Mapped[str | None] = mapped_column(Text)
-    upvotes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    upvotes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # from the source (HF)
+    vote_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # paperfeed users' votes
+    comment_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     source: Mapped[str] = mapped_column(String(32))
     content_hash: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -1,16 +1,17 @@
-"""users, sessions, API tokens, rate limits (issue 5)
+"""digest subscriptions and preferences (issue 4)
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-11-28
 """
 
 from __future__ import annotations
 
+import sqlalchemy as sa  # noqa: F401
 from alembic import op  # noqa: F401
 
-revision = "0004"
-down_revision = "0003"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

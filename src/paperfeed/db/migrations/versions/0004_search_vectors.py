@@ -1,16 +1,17 @@
-"""votes, comments, collections (issue 5)
+"""stored embeddings (issue 3)
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-11-28
 """
 
 from __future__ import annotations
 
+import sqlalchemy as sa  # noqa: F401
 from alembic import op  # noqa: F401
 
-revision = "0005"
-down_revision = "0004"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

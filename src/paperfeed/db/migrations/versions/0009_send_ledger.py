@@ -1,16 +1,17 @@
 """digest send ledger (issue 4)
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-11-28
 """
 
 from __future__ import annotations
 
+import sqlalchemy as sa  # noqa: F401
 from alembic import op  # noqa: F401
 
-revision = "0008"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

@@ -1,16 +1,17 @@
-"""stored embeddings (issue 3)
+"""votes, comments, collections (issue 5)
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-11-28
 """
 
 from __future__ import annotations
 
+import sqlalchemy as sa  # noqa: F401
 from alembic import op  # noqa: F401
 
-revision = "0003"
-down_revision = "0002"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

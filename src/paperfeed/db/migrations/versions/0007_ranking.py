@@ -1,16 +1,17 @@
 """GitHub stars history and trending scores (issue 5)
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-11-28
 """
 
 from __future__ import annotations
 
+import sqlalchemy as sa  # noqa: F401
 from alembic import op  # noqa: F401
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
