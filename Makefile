@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 SHARED ?= ../shared
 
-.PHONY: install demo serve test lint pytest fmt bench-ingest clean
+.PHONY: install demo serve test lint pytest fmt bench-ingest bench-quality bench-search bench-trending clean bench-digest
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -30,6 +30,7 @@ lint: $(STAMP)
 pytest: $(STAMP)
 	@bash .ci/system-deps.sh
 	PAPERFEED_TEST_PG_URL=$${PAPERFEED_TEST_PG_URL:-$$(bash .ci/start-postgres.sh)} \
+	PAPERFEED_TEST_REDIS_URL=$${PAPERFEED_TEST_REDIS_URL:-$$(bash .ci/start-redis.sh)} \
 		$(BIN)/pytest -n 2 -p no:cacheprovider
 
 fmt: $(STAMP)
@@ -42,3 +43,19 @@ bench-ingest: $(STAMP)
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
+
+## Search quality: nDCG@10 and recall@100 on SciFact for keyword, semantic and hybrid (built once, cached in var/bench).
+bench-quality: $(STAMP)
+	$(BIN)/python bench/search_quality.py --scifact $(SHARED)/data/scifact
+
+## Search speed: p50/p99 through the service against SQLite FTS5, on 94k real and 1M grown papers (cached builds).
+bench-search: $(STAMP)
+	$(BIN)/python bench/search_speed.py --data $(SHARED)/data/arxiv-2025-94k.jsonl.gz $(ARGS)
+
+## Trending benchmark: recompute the scores of the 94k papers (synthetic votes and stars) against a Python loop.
+bench-trending: $(STAMP)
+	$(BIN)/python bench/trending.py --data $(SHARED)/data/arxiv-2025-94k.jsonl.gz
+
+## Digests: 10,000 subscribers over the 94k papers to a loopback SMTP sink; SIGKILL crash test, 451/550 faults, unsubscribe.
+bench-digest: $(STAMP)
+	$(BIN)/python bench/digest.py --data $(SHARED)/data/arxiv-2025-94k.jsonl.gz $(ARGS)

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi import APIRouter, FastAPI
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 
 from paperfeed.app import create_app
@@ -34,14 +34,18 @@ def test_every_html_form_post_is_csrf_protected(settings: Settings) -> None:
     from paperfeed.web.csrf import require_csrf
 
     app = create_app(settings)
+    # FastAPI keeps included routers nested: iter_route_contexts walks them with their full paths.
+    writes = [
+        (ctx.path, ctx.route)
+        for ctx in iter_route_contexts(app.routes)
+        if isinstance(ctx.route, APIRoute)
+        and (ctx.methods or set()) & {"POST", "PUT", "PATCH", "DELETE"}
+        and not str(ctx.path).startswith("/api/")  # the JSON API authenticates with bearer tokens
+    ]
+    paths = {path for path, _ in writes}
+    assert {"/login", "/signup", "/subscribe"} <= paths  # the walk sees the forms (not a vacuous pass)
     unprotected = [
-        route.path
-        for route in app.routes
-        if isinstance(route, APIRoute)
-        and route.methods & {"POST", "PUT", "PATCH", "DELETE"}
-        and not route.path.startswith("/api/")  # the JSON API authenticates with bearer tokens, not cookies
-        and route.path not in EXEMPT
-        and require_csrf not in _dependency_calls(route)
+        path for path, route in writes if path not in EXEMPT and require_csrf not in _dependency_calls(route)
     ]
     assert unprotected == []
 

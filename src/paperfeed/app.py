@@ -19,8 +19,12 @@ from paperfeed.api.community_routes import router as api_community_router
 from paperfeed.api.routes import router as api_router
 from paperfeed.api.search_routes import router as api_search_router
 from paperfeed.api.trending_routes import router as api_trending_router
+from paperfeed.community.sessions import LoginSessionMiddleware
 from paperfeed.config import Settings
 from paperfeed.db.engine import make_engine, make_sessionmaker
+from paperfeed.jobs.queue import start_in_process
+from paperfeed.search.maintainer import start_for_app
+from paperfeed.search.service import create_search_service
 from paperfeed.web.account_pages import router as account_pages_router
 from paperfeed.web.community_pages import router as community_pages_router
 from paperfeed.web.csrf import CsrfCookieMiddleware
@@ -73,7 +77,14 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Search (issue 3): keeps the keyword and vector indexes in step with the database when enabled.
+        maintainer = start_for_app(settings, _app.state.sessionmaker, _app.state.search)
+        jobs = start_in_process(settings)  # huey consumer (issue 4), when jobs_in_process is on
         yield
+        if jobs is not None:
+            jobs.stop(graceful=True)
+        if maintainer is not None:
+            maintainer.stop(timeout=10)
         engine.dispose()
 
     # fastapi-offline serves Swagger UI from the package, not a CDN: /docs works on an offline machine.
@@ -90,8 +101,11 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.templates = make_templates()
+    app.state.search = create_search_service(settings, app.state.sessionmaker)
 
     app.add_middleware(CsrfCookieMiddleware, secure=settings.base_url.startswith("https://"))
+    # Sets request.state.user for every request (pages, API, error pages): see community/sessions.py.
+    app.add_middleware(LoginSessionMiddleware)
     app.add_exception_handler(feed.FeedError, _feed_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

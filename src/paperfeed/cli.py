@@ -85,6 +85,7 @@ def run_ingest(
             workers=settings.ingest_workers,
         )
     console.print(_report_table(report, label))
+    commands_search.after_ingest(settings, factory)  # keep the keyword index fresh (issue 3)
     for err in report.errors[:20]:
         console.print(f"[yellow]rejected:[/] {err}", markup=True, highlight=False)
     if report.rejected > 20:
@@ -125,6 +126,9 @@ def _serve(settings: Settings) -> None:
     from paperfeed.app import create_app
 
     settings = served_settings(settings)
+    if "search_maintainer" not in settings.model_fields_set:
+        # A server keeps its search indexes in sync unless told not to (tests build apps without it).
+        settings = settings.model_copy(update={"search_maintainer": True})
     console.print(f"paperfeed on [bold]{settings.base_url}[/]")
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
 
@@ -146,7 +150,14 @@ def demo(
     else:
         console.print(f"demo database {db} already filled; delete it to reload")
     if not no_serve:
-        _serve(settings)
+        from paperfeed.digests.outbox import start_demo_sink
+
+        # Mail goes to a local SMTP sink; what it catches is listed at /dev/outbox.
+        sink, settings = start_demo_sink(settings)
+        try:
+            _serve(settings)
+        finally:
+            sink.stop()
 
 
 @ingest_app.command("jsonl")

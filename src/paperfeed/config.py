@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -94,14 +94,242 @@ class Settings(BaseSettings):
     mail_from: str = Field("paperfeed <papers@localhost>", description="From address of every mail sent.")
 
     # --- search settings (issue 3) ---
+    embed_model: Literal["fast", "shipped"] = Field(
+        "fast",
+        description="Embedding model graph: `fast` (the int8 weights re-quantised for ONNX Runtime's fused "
+        "kernels, built once under data_dir/search/models) or `shipped` (the int8 file as published).",
+    )
+    embed_max_tokens: int = Field(
+        256, ge=16, le=512, description="Tokens of title + abstract an embedding reads (longer is truncated)."
+    )
+    embed_batch_size: int = Field(
+        32, ge=1, le=1024, description="Texts per ONNX Runtime call (length-sorted)."
+    )
+    embed_threads: int = Field(
+        0, ge=0, le=256, description="ONNX Runtime intra-op threads for embeddings (0: one per CPU core)."
+    )
+    embed_commit_batch: int = Field(
+        256, ge=1, description="Papers embedded per database transaction by the embed job (resume point)."
+    )
+    vector_index_path: Path | None = Field(
+        None, description="usearch HNSW index file (default: data_dir/search/vectors.usearch)."
+    )
+    vector_dtype: Literal["f16", "i8"] = Field(
+        "f16",
+        description="Storage type of the vectors in the HNSW index: f16 (exact enough) or i8 (half size).",
+    )
+    vector_connectivity: int = Field(16, ge=4, le=128, description="HNSW links per node (M).")
+    vector_expansion_add: int = Field(128, ge=8, le=2048, description="HNSW candidate list while building.")
+    vector_expansion_search: int = Field(
+        64, ge=8, le=4096, description="HNSW candidate list while searching (recall vs speed)."
+    )
+    search_dir: Path | None = Field(
+        None, description="Directory of the tantivy keyword index (default: data_dir/search/keyword)."
+    )
+    search_rrf_k: float = Field(
+        60.0, gt=0, description="k of reciprocal rank fusion: score = sum of weight / (k + rank)."
+    )
+    search_keyword_weight: float = Field(
+        1.0, ge=0, description="Weight of the keyword (BM25) ranking in hybrid fusion."
+    )
+    search_semantic_weight: float = Field(
+        1.0, ge=0, description="Weight of the semantic (vector) ranking in hybrid fusion."
+    )
+    search_candidates: int = Field(
+        100, ge=10, le=2000, description="Candidates taken from each side (keyword, vectors) before fusion."
+    )
+    search_page_size: int = Field(20, ge=1, le=100, description="Results per page of the search page.")
+    search_title_boost: int = Field(
+        2, ge=1, le=5, description="How many times a title is indexed in the keyword text (a title boost)."
+    )
+    search_maintainer: bool = Field(
+        False,
+        description="Keep the search indexes in sync from the database in a background thread of `serve`.",
+    )
+    search_embed_in_background: bool = Field(
+        True, description="Whether the background maintainer also embeds new papers (needs the model)."
+    )
+    search_poll_s: float = Field(
+        10.0,
+        gt=0,
+        description="Seconds between two syncs of the search indexes by the background maintainer.",
+    )
+    search_sync_after_ingest: bool = Field(
+        True, description="Whether `paperfeed ingest ...` updates the keyword index when it finishes."
+    )
 
     # --- digest settings (issue 4) ---
+    digest_confirm_max_age_s: int = Field(
+        3 * 24 * 3600, ge=300, description="How long a subscription confirmation link stays valid (seconds)."
+    )
+    digest_resend_interval_s: int = Field(
+        600,
+        ge=0,
+        description="Subscribing again sends at most one confirmation (or preferences) mail per this "
+        "many seconds per address.",
+    )
+
+    # digest sending: the send ledger, the SMTP pool and the job queue (issue 4)
+    digest_send_concurrency: int = Field(
+        4, ge=1, le=64, description="Digests in flight at once (threads, each with a pooled SMTP connection)."
+    )
+    digest_send_max_attempts: int = Field(
+        5, ge=1, description="Tries of one digest on 4xx replies and network errors before it is `failed`."
+    )
+    digest_send_backoff_base_s: float = Field(
+        60.0, ge=0, description="Delay before the first retry (seconds); doubled each time, with jitter."
+    )
+    digest_send_backoff_max_s: float = Field(3600.0, ge=0, description="Longest delay between two retries.")
+    digest_send_bounce_threshold: int = Field(
+        2,
+        ge=1,
+        description="5xx bounces after which a subscription is marked `bounced` and gets no more mail.",
+    )
+    digest_send_prepare_batch: int = Field(
+        500, ge=1, description="Subscriptions selected and written to the send ledger per transaction."
+    )
+    digest_send_stale_after_s: float = Field(
+        900.0,
+        gt=0,
+        description="A digest left `sending` by a process on another host for this long becomes `uncertain` "
+        "(a dead process on this host is recognised at once).",
+    )
+    smtp_pool_max_messages: int = Field(
+        100, ge=1, description="Messages sent over one SMTP connection before it is closed and reopened."
+    )
+    redis_url: str = Field(
+        "", description="Redis URL for the job queue (e.g. redis://host:6379/0); empty: SQLite in data_dir."
+    )
+    jobs_in_process: bool = Field(
+        False, description="Run the job consumer (periodic ingest, rank, digests) inside `paperfeed serve`."
+    )
+    jobs_workers: int = Field(2, ge=1, le=64, description="Worker threads of the job consumer.")
+    jobs_ingest_cron: str = Field(
+        "0 21 * * *",
+        description="When the periodic ingest runs (crontab: minute hour day month weekday, UTC); "
+        "empty: never.",
+    )
+    jobs_ingest_source: str = Field(
+        "hf",
+        description="What the periodic ingest pulls: `hf` (Hugging Face daily papers) or `rss:<category>`.",
+    )
+    jobs_rank_cron: str = Field(
+        "0 * * * *", description="When trending scores are refreshed (crontab, UTC); empty: never."
+    )
+    jobs_digest_cron: str = Field(
+        "*/10 22-23 * * *",
+        description="When the digest job prepares due digests and sends due ones, retries included "
+        "(crontab, UTC); empty: never.",
+    )
 
     # --- account settings (issue 5) ---
+    registration_open: bool = Field(
+        True, description="Whether anyone may sign up (off: only the CLI creates users)."
+    )
+    session_idle_hours: float = Field(
+        168.0, gt=0, description="A login session ends after this many hours without a request (7 days)."
+    )
+    session_absolute_hours: float = Field(
+        720.0, gt=0, description="A login session ends this many hours after login, however active (30 days)."
+    )
+    argon2_memory_kib: int = Field(
+        19456, ge=8, description="argon2id memory cost (KiB); OWASP's minimum is 19 MiB with t=2, p=1."
+    )
+    argon2_time_cost: int = Field(2, ge=1, description="argon2id iterations (OWASP: 2 with 19 MiB).")
+    argon2_parallelism: int = Field(1, ge=1, description="argon2id lanes (OWASP: 1).")
+    verify_link_hours: float = Field(48.0, gt=0, description="How long an email verification link is valid.")
+    reset_link_minutes: float = Field(60.0, gt=0, description="How long a password reset link is valid.")
+    login_limit_ip: int = Field(
+        20, ge=1, description="Failed logins one IP address may make per window before 429."
+    )
+    login_limit_account: int = Field(
+        5, ge=1, description="Failed logins on one account from one IP address per window before 429."
+    )
+    login_limit_account_total: int = Field(
+        100, ge=1, description="Failed logins on one account from all addresses per window (slows a botnet)."
+    )
+    signup_limit_ip: int = Field(
+        10, ge=1, description="Requests that send mail (sign-up, reset, new link) per IP address per window."
+    )
+    signup_limit_email: int = Field(
+        3, ge=1, description="Sign-up, reset and verification mails to one address per window."
+    )
+    rate_limit_window_s: int = Field(900, ge=1, description="Length of a rate-limit window (seconds).")
+    trust_proxy: bool = Field(
+        False,
+        description="Take the client address from X-Forwarded-For (only behind a reverse proxy that sets it; "
+        "otherwise anyone could pick their own address and dodge the per-IP limits).",
+    )
 
     # --- community settings (issue 5) ---
+    submission_timezone: str = Field(
+        "UTC", description="Time zone whose calendar day a user's submission is listed on (IANA name)."
+    )
+    submission_fetch_retries: int = Field(
+        1, ge=0, le=5, description="Retries of the arXiv API call behind a submission (the user is waiting)."
+    )
+    comment_max_chars: int = Field(10_000, ge=100, description="Longest comment body accepted (characters).")
+    submission_limit_user: int = Field(
+        20, ge=1, description="Submissions one user may make per rate-limit window (each may call arXiv)."
+    )
+    comment_limit_user: int = Field(30, ge=1, description="Comments one user may post per rate-limit window.")
+    collection_max_items: int = Field(
+        5_000, ge=1, description="Most papers one collection can hold (exports are built in memory)."
+    )
+
+    @field_validator("submission_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        """Refuse a time zone name the system does not know (at startup, not on the first submission)."""
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/Paris)") from None
+        return value
 
     # --- trending settings (issue 5) ---
+    trending_weight_votes: float = Field(
+        1.0,
+        ge=0,
+        allow_inf_nan=False,
+        description="Trending: weight of ln(1 + upvotes) (source + local votes).",
+    )
+    trending_weight_comments: float = Field(
+        0.5, ge=0, allow_inf_nan=False, description="Trending: weight of ln(1 + comments)."
+    )
+    trending_weight_stars: float = Field(
+        0.6,
+        ge=0,
+        allow_inf_nan=False,
+        description="Trending: weight of ln(1 + GitHub stars gained in the window).",
+    )
+    trending_gravity: float = Field(
+        0.5,
+        gt=0,
+        allow_inf_nan=False,
+        description="Trending: exponent of the age decay (Hacker News uses 1.8 on hours).",
+    )
+    trending_age_scale_hours: float = Field(
+        24.0,
+        gt=0,
+        allow_inf_nan=False,
+        description="Trending: age (hours) at which the decay's base has doubled.",
+    )
+    trending_default_window: Literal["day", "week", "month"] = Field(
+        "week", description="Trending: the window the trending page (and `/`) shows without ?window=."
+    )
+    github_api_url: str = Field("https://api.github.com", description="GitHub REST API base URL.")
+    github_token: str = Field(
+        "", description="GitHub token, sent as `Authorization: Bearer` (empty: unauthenticated, 60 calls/h)."
+    )
+    stars_refresh_interval_h: float = Field(
+        24.0, ge=0, description="GitHub stars: a repository is refetched after this many hours at most once."
+    )
+    github_min_interval_s: float = Field(
+        1.0, ge=0, description="Least seconds between two GitHub API requests (GitHub asks for paced calls)."
+    )
 
     @classmethod
     def settings_customise_sources(

@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, Select, and_, case, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, lazyload, selectinload
 
 from paperfeed.db.models import Paper, PaperAuthor, Submission
+from paperfeed.ranking.models import TrendingScoreRow
 from paperfeed.text.arxiv_ids import InvalidArxivId, parse_arxiv_id
 
 __all__ = [
@@ -253,9 +254,16 @@ def daily(
     # were ingested last and would lead every day. (arXiv ids do not sort by age: astro-ph/... > 2606.)
     has_id = case((Paper.arxiv_id.is_(None), 0), else_=1)
     if checked_sort == "trending":
-        # Until ranking/trending.py exists, trending means most upvoted, then newest.
+        # The stored trending score of the period's window (written by `paperfeed rank`, see
+        # docs/trending.md); papers not scored yet follow, by votes (source + local), then newest.
+        stored = (
+            select(TrendingScoreRow.score)
+            .where(TrendingScoreRow.paper_id == Paper.id, TrendingScoreRow.window == period.kind)
+            .scalar_subquery()
+        )
         keys: list[ColumnElement[Any] | InstrumentedAttribute[Any]] = [
-            Paper.upvotes,
+            stored,
+            Paper.upvotes + Paper.vote_count,
             Paper.published,
             has_id,
         ]

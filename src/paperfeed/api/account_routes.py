@@ -2,6 +2,90 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import datetime
 
-router = APIRouter()
+from fastapi import APIRouter, HTTPException
+from pydantic import BaseModel, Field
+from starlette.responses import Response
+
+from paperfeed.api.deps import SessionDep
+from paperfeed.community import tokens
+from paperfeed.community.deps import ApiUser
+
+router = APIRouter(prefix="/api", tags=["accounts"])
+
+
+class WhoAmI(BaseModel):
+    """The caller."""
+
+    id: int
+    username: str
+    email: str
+    role: str
+    emailVerified: bool  # camelCase, like the rest of the API
+
+
+class TokenInfo(BaseModel):
+    """An API token without its secret."""
+
+    id: int
+    name: str
+    prefix: str
+    createdAt: datetime
+    lastUsedAt: datetime | None
+
+
+class NewTokenIn(BaseModel):
+    """A token to create."""
+
+    name: str = Field(min_length=1, max_length=64)
+
+
+class NewTokenOut(BaseModel):
+    """A created token; `token` is shown this once."""
+
+    id: int
+    name: str
+    token: str
+
+
+@router.get("/whoami")
+def whoami(user: ApiUser) -> WhoAmI:
+    """The user the bearer token (or session) belongs to."""
+    return WhoAmI(
+        id=user.id,
+        username=user.username,
+        email=user.email,
+        role=user.role,
+        emailVerified=user.email_verified_at is not None,
+    )
+
+
+@router.get("/tokens")
+def list_tokens(user: ApiUser, db: SessionDep) -> list[TokenInfo]:
+    """The caller's API tokens (never their secrets)."""
+    return [
+        TokenInfo(id=t.id, name=t.name, prefix=t.prefix, createdAt=t.created_at, lastUsedAt=t.last_used_at)
+        for t in tokens.list_for(db, user.id)
+    ]
+
+
+@router.post("/tokens", status_code=201)
+def create_token(body: NewTokenIn, user: ApiUser, db: SessionDep) -> NewTokenOut:
+    """Create a named token; its secret is in this answer only."""
+    try:
+        new = tokens.create(db, user, body.name)
+    except tokens.TokenError as exc:
+        db.rollback()
+        raise HTTPException(400, str(exc)) from None
+    db.commit()
+    return NewTokenOut(id=new.id, name=new.name, token=new.secret)
+
+
+@router.delete("/tokens/{token_id}", status_code=204)
+def revoke_token(token_id: int, user: ApiUser, db: SessionDep) -> Response:
+    """Revoke one of the caller's tokens (404 when there is no such token of theirs)."""
+    if not tokens.revoke(db, user.id, token_id):
+        raise HTTPException(404, "no such token")
+    db.commit()
+    return Response(status_code=204)

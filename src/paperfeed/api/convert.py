@@ -56,7 +56,7 @@ def paper_out(paper: Paper, submission: Submission | None, base_url: str) -> Pap
         submittedOnDailyBy=user_out(submission, base_url) if submission else None,
         title=paper.title,
         summary=paper.abstract,
-        upvotes=paper.upvotes,
+        upvotes=paper.upvotes + paper.vote_count,  # the source's upvotes plus paperfeed users' votes
         githubRepo=repo,
         githubStars=stars if repo else None,
         projectPage=paper.project_page,
@@ -73,5 +73,6 @@ def daily_out(submission: Submission, base_url: str) -> DailyPaperOut:
         summary=paper.summary,
         # No per-paper social images: a generic one keeps the field's type for clients that show it.
         thumbnail=f"{base_url.rstrip('/')}/static/thumbnail.svg",
+        numComments=submission.paper.comment_count,
         submittedBy=user_out(submission, base_url),
     )

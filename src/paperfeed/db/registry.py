@@ -6,8 +6,10 @@ from sqlalchemy import MetaData
 
 # Imported for their side effect: each module declares its tables on the shared Base.
 from paperfeed.community import account_models  # noqa: F401
+from paperfeed.community import models as community_models  # noqa: F401
 from paperfeed.db.models import Base
 from paperfeed.digests import ledger_models  # noqa: F401
+from paperfeed.digests import models as digest_models  # noqa: F401
 from paperfeed.ranking import models as ranking_models  # noqa: F401
 from paperfeed.search import models as search_models  # noqa: F401
 

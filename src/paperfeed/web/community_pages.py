@@ -1,7 +1,283 @@
-"""Submissions, votes, comments, collections and profiles (issue 5)."""
+"""Community pages (issue 5): votes, submissions, comments, profiles; collections in collection_pages.py.
+
+Every state change is a form POST with a CSRF token and answers 303 back to a page on this site (`next`
+is checked by safe_next), so all of it works without JavaScript. static/app.js upgrades the vote forms:
+it sends the same POST with Accept: application/json and updates the button in place.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from dataclasses import dataclass, field
+from typing import Annotated
 
-router = APIRouter()
+from fastapi import APIRouter, Form, HTTPException, Query, Request
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from paperfeed import feed
+from paperfeed.api.deps import SessionDep, SettingsDep
+from paperfeed.community import collections, comments, profiles, quotas, ratelimit, submissions, votes
+from paperfeed.community.account_models import User
+from paperfeed.community.deps import CurrentUser, RequireUser, RequireVerifiedUser, safe_next
+from paperfeed.community.errors import CommunityError
+from paperfeed.community.models import Comment
+from paperfeed.config import Settings
+from paperfeed.db.models import Paper
+from paperfeed.web.collection_pages import router as collection_router
+from paperfeed.web.csrf import CsrfDep
+from paperfeed.web.templating import paper_path, render
+
+router = APIRouter(include_in_schema=False)
+
+Text = Annotated[str, Form(max_length=20_000)]
+Short = Annotated[str, Form(max_length=2000)]
+
+
+def factory(request: Request) -> sessionmaker[Session]:
+    """The app's session factory (services open their own transactions)."""
+    made: sessionmaker[Session] = request.app.state.sessionmaker
+    return made
+
+
+def fail(exc: CommunityError) -> HTTPException:
+    """A service refusal as an HTTP error: an error page here, {"error": ...} under /api."""
+    return HTTPException(exc.status, str(exc))
+
+
+def spend(request: Request, settings: Settings, action: str, user: User) -> None:
+    """Count one submission or comment against the user's quota (429 with Retry-After when used up)."""
+    try:
+        quotas.spend(factory(request), settings, action=action, user_id=user.id)
+    except ratelimit.RateLimited as exc:
+        raise ratelimit.too_many(exc) from None
+
+
+def paper_or_404(session: Session, paper_id: str) -> Paper:
+    """The paper named in the path (arXiv id in any spelling, or key), or 404."""
+    paper = feed.get_paper(session, paper_id)
+    if paper is None:
+        raise HTTPException(404, f"No paper with id {paper_id!r}.")
+    return paper
+
+
+def wants_json(request: Request) -> bool:
+    """True for our own script's fetch (Accept: application/json), False for a plain form post."""
+    return "application/json" in request.headers.get("accept", "")
+
+
+@dataclass(slots=True)
+class PaperCommunity:
+    """What _paper_community.html shows for one paper and one viewer."""
+
+    user: User | None
+    vote: votes.VoteState
+    thread: list[comments.CommentView]
+    collections: list[collections.Summary] = field(default_factory=list)
+    in_collections: set[int] = field(default_factory=set)
+
+    @property
+    def moderator(self) -> bool:
+        """True when the viewer may hide comments."""
+        return self.user is not None and self.user.role == "moderator"
+
+
+def paper_community(request: Request, session: Session, paper: Paper) -> PaperCommunity:
+    """Votes, comments and the viewer's collections for the paper page (used by web/pages.py)."""
+    user: User | None = getattr(request.state, "user", None)
+    uid = user.id if user is not None else None
+    info = PaperCommunity(
+        user=user,
+        vote=votes.vote_state(session, uid, paper.id),
+        thread=comments.thread(session, paper.id, moderator=user is not None and user.role == "moderator"),
+    )
+    if uid is not None:
+        info.collections = collections.user_collections(session, uid, public_only=False)
+        info.in_collections = collections.containing(session, uid, paper.id)
+    return info
+
+
+# --- votes ---
+
+
+@router.post("/papers/{paper_id:path}/vote", name="vote")
+def vote(
+    request: Request,
+    paper_id: str,
+    _csrf: CsrfDep,
+    session: SessionDep,
+    user: RequireVerifiedUser,
+    vote: Annotated[str, Form(max_length=8)] = "1",
+    next: Short = "",
+) -> Response:
+    """Set the viewer's vote ("1" up, "0" withdrawn): the form says which, so a double click is harmless."""
+    paper = paper_or_404(session, paper_id)
+    session.close()  # the service opens its own transaction
+    try:
+        state = votes.set_vote(factory(request), user_id=user.id, paper_id=paper.id, voted=vote != "0")
+    except CommunityError as exc:
+        raise fail(exc) from None
+    if wants_json(request):
+        return JSONResponse({"voted": state.voted, "count": state.total, "paperId": paper.key})
+    return RedirectResponse(safe_next(next, paper_path(paper.key)), status_code=303)
+
+
+# --- submissions ---
+
+
+@router.get("/submit", name="submit_form")
+def submit_form(
+    request: Request, user: RequireUser, done: Annotated[str, Query(max_length=300)] = ""
+) -> Response:
+    """The form to submit a paper to today's list by arXiv id or link."""
+    submitted = None
+    if done:
+        with factory(request)() as session:
+            submitted = feed.get_paper(session, done)
+    context = {
+        "error": None,
+        "value": "",
+        "submitted": submitted,
+        "verified": user.email_verified_at is not None,
+    }
+    return render(request, "submit.html", context)
+
+
+@router.post("/submit", name="submit")
+def submit(
+    request: Request,
+    _csrf: CsrfDep,
+    settings: SettingsDep,
+    user: RequireVerifiedUser,
+    arxiv: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """Fetch the paper's metadata from arXiv (never from the given link) and list it today."""
+    try:
+        submissions.extract_arxiv_id(arxiv)  # refused input costs no quota
+        spend(request, settings, "submit", user)
+        done = submissions.submit_paper(factory(request), settings, text=arxiv, username=user.username)
+    except CommunityError as exc:
+        context = {"error": str(exc), "value": arxiv, "submitted": None, "verified": True}
+        return render(request, "submit.html", context, status_code=exc.status)
+    return RedirectResponse("/submit?done=" + done.key, status_code=303)
+
+
+# --- comments ---
+
+
+def _comment_paper(session: Session, comment_id: int) -> Paper:
+    paper = session.scalars(
+        select(Paper).join(Comment, Comment.paper_id == Paper.id).where(Comment.id == comment_id)
+    ).first()
+    if paper is None:
+        raise HTTPException(404, f"No comment with id {comment_id}.")
+    return paper
+
+
+def _to_comment(paper: Paper, comment_id: int | None = None) -> RedirectResponse:
+    anchor = f"#c{comment_id}" if comment_id else "#comments"
+    return RedirectResponse(paper_path(paper.key) + anchor, status_code=303)
+
+
+@router.post("/papers/{paper_id:path}/comments", name="comment")
+def comment(
+    request: Request,
+    paper_id: str,
+    _csrf: CsrfDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: RequireVerifiedUser,
+    body: Text = "",
+    parent_id: Annotated[int | None, Form()] = None,
+) -> Response:
+    """Post a comment, or a reply when parent_id is given."""
+    paper = paper_or_404(session, paper_id)
+    session.close()
+    spend(request, settings, "comment", user)
+    try:
+        new_id = comments.create_comment(
+            factory(request),
+            user_id=user.id,
+            paper_id=paper.id,
+            body=body,
+            parent_id=parent_id,
+            max_chars=settings.comment_max_chars,
+        )
+    except CommunityError as exc:
+        raise fail(exc) from None
+    return _to_comment(paper, new_id)
+
+
+@router.post("/comments/{comment_id}/edit", name="comment_edit")
+def comment_edit(
+    request: Request,
+    comment_id: int,
+    _csrf: CsrfDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: RequireVerifiedUser,
+    body: Text = "",
+) -> Response:
+    """Replace the text of one's own comment."""
+    paper = _comment_paper(session, comment_id)
+    session.close()
+    try:
+        comments.edit_comment(
+            factory(request),
+            user_id=user.id,
+            comment_id=comment_id,
+            body=body,
+            max_chars=settings.comment_max_chars,
+        )
+    except CommunityError as exc:
+        raise fail(exc) from None
+    return _to_comment(paper, comment_id)
+
+
+@router.post("/comments/{comment_id}/delete", name="comment_delete")
+def comment_delete(
+    request: Request, comment_id: int, _csrf: CsrfDep, session: SessionDep, user: RequireUser
+) -> Response:
+    """Delete a comment (its author, or a moderator)."""
+    paper = _comment_paper(session, comment_id)
+    session.close()
+    try:
+        comments.delete_comment(factory(request), user_id=user.id, comment_id=comment_id)
+    except CommunityError as exc:
+        raise fail(exc) from None
+    return _to_comment(paper)
+
+
+@router.post("/comments/{comment_id}/hide", name="comment_hide")
+def comment_hide(
+    request: Request,
+    comment_id: int,
+    _csrf: CsrfDep,
+    session: SessionDep,
+    user: RequireUser,
+    hidden: Annotated[str, Form(max_length=8)] = "1",
+) -> Response:
+    """Hide a comment ("1") or show it again ("0"); moderators only (the service checks the role)."""
+    paper = _comment_paper(session, comment_id)
+    session.close()
+    try:
+        comments.set_hidden(factory(request), user_id=user.id, comment_id=comment_id, hidden=hidden != "0")
+    except CommunityError as exc:
+        raise fail(exc) from None
+    return _to_comment(paper, comment_id)
+
+
+# --- profiles ---
+
+
+@router.get("/u/{username}", name="profile")
+def profile(request: Request, username: str, session: SessionDep, viewer: CurrentUser) -> Response:
+    """A user's public page: submissions, upvotes and public collections (all collections for the owner)."""
+    try:
+        info = profiles.profile(session, username, viewer_id=viewer.id if viewer else None)
+    except CommunityError as exc:
+        raise fail(exc) from None
+    return render(request, "profile.html", {"profile": info})
+
+
+router.include_router(collection_router)

@@ -9,7 +9,11 @@ from starlette.responses import Response
 
 from paperfeed import feed
 from paperfeed.api.deps import SessionDep, SettingsDep
+from paperfeed.community.votes import voted_ids
+from paperfeed.web.community_pages import paper_community
+from paperfeed.web.search_pages import similar_for
 from paperfeed.web.templating import render
+from paperfeed.web.trending_pages import paper_trending
 
 router = APIRouter(include_in_schema=False)
 
@@ -17,7 +21,6 @@ DateQ = Annotated[str | None, Query()]
 TABS: tuple[tuple[str, feed.PeriodKind], ...] = (("Day", "day"), ("Week", "week"), ("Month", "month"))
 
 
-@router.get("/", name="home")
 @router.get("/papers", name="daily")
 def daily_page(
     request: Request,
@@ -40,14 +43,25 @@ def daily_page(
         context["tabs"] = [
             (label, feed.Period.containing(kind, anchor), kind == period.kind) for label, kind in TABS
         ]
+    user = getattr(request.state, "user", None)  # which cards show as upvoted (issue 5)
+    context["my_votes"] = voted_ids(session, user.id if user else None, [e.paper.id for e in result.entries])
     return render(request, "daily.html", context)
 
 
 @router.get("/papers/{paper_id:path}", name="paper")
-def paper_page(request: Request, paper_id: str, session: SessionDep) -> Response:
+def paper_page(request: Request, paper_id: str, session: SessionDep, settings: SettingsDep) -> Response:
     """One paper: title, all authors, abstract with math, links, categories and listing."""
     paper = feed.get_paper(session, paper_id)
     if paper is None:
         raise HTTPException(404, f"No paper with id {paper_id!r}.")
     submission = feed.latest_submission(session, paper)
-    return render(request, "paper.html", {"paper": paper, "submission": submission})
+    trending = paper_trending(session, settings, paper.id)  # "why is this trending" (issue 5)
+    community = paper_community(request, session, paper)  # votes, comments, collections (issue 5)
+    context: dict[str, object] = {
+        "paper": paper,
+        "submission": submission,
+        "trending": trending,
+        "community": community,
+    }
+    context["similar"] = similar_for(request, paper)  # similar papers (issue 3); None hides the block
+    return render(request, "paper.html", context)

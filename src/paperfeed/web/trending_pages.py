@@ -1,7 +1,76 @@
-"""The trending page with day/week/month tabs (issue 5)."""
+"""The trending page with day/week/month tabs (issue 5); it is also the landing page `/`."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import UTC, datetime
+from typing import Annotated
 
-router = APIRouter()
+from fastapi import APIRouter, HTTPException, Query, Request
+from sqlalchemy.orm import Session
+from starlette.responses import Response
+
+from paperfeed import feed
+from paperfeed.api.deps import SessionDep, SettingsDep
+from paperfeed.config import Settings
+from paperfeed.ranking import service
+from paperfeed.ranking.trending import WINDOWS, TrendingParams
+from paperfeed.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+TABS = (("Day", "day"), ("Week", "week"), ("Month", "month"))
+
+
+@router.get("/", name="home")
+@router.get("/trending", name="trending")
+def trending_page(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    window: Annotated[str | None, Query()] = None,
+    until: Annotated[str | None, Query()] = None,
+    p: Annotated[int, Query()] = 0,
+) -> Response:
+    """The papers of the last day, week or month, ranked by their trending score (computed live)."""
+    win = window or settings.trending_default_window
+    if win not in WINDOWS:
+        raise HTTPException(400, f"invalid window {win!r}: expected one of {', '.join(WINDOWS)}")
+    period = feed.parse_period(day=until)  # a bad date is a FeedError: 400 with the reason
+    limit = min(settings.page_size, feed.MAX_LIMIT)
+    if p < 0 or p * limit > 1_000_000:
+        raise HTTPException(400, f"invalid page {p}")
+    ranked = service.ranked_page(
+        session,
+        settings=settings,
+        window=win,
+        until=period.start if period else None,
+        now=datetime.now(UTC),
+        offset=p * limit,
+        limit=limit,
+    )
+    start = service.window_days(ranked.window, ranked.until)[0] if ranked.until else None
+    return render(
+        request,
+        "trending.html",
+        {
+            "ranked": ranked,
+            "start": start,
+            "tabs": TABS,
+            "until_param": until if period else None,
+            "page": p,
+            "limit": limit,
+            "params": TrendingParams.from_settings(settings),
+        },
+    )
+
+
+def paper_trending(session: Session, settings: Settings, paper_id: int) -> service.Explanation | None:
+    """The paper page's "why is this trending" for the default window (no rank: that scores the window)."""
+    return service.explain(
+        session,
+        paper_id,
+        settings=settings,
+        window=settings.trending_default_window,
+        now=datetime.now(UTC),
+        with_rank=False,
+    )

@@ -1,0 +1,205 @@
+"""Exports of a collection, as pure functions: BibTeX, JSON and RSS 2.0.
+
+BibTeX values come from arXiv and from users, so every LaTeX special character is escaped: an exported
+title can never run a macro (\\input, \\write18) in somebody's document. Math in titles therefore shows as
+its literal source, which is the safe trade.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from typing import Any
+from urllib.parse import quote
+
+from markupsafe import escape
+
+from paperfeed.community.collections import Entry, Summary
+from paperfeed.db.models import Paper
+from paperfeed.text.render import strip_controls
+
+__all__ = [
+    "bib_escape",
+    "bibtex",
+    "bibtex_key",
+    "collection_json",
+    "collection_rss",
+    "collection_url",
+    "paper_path",
+]
+
+_BIB = {
+    "\\": r"\textbackslash{}",
+    "{": r"\{",
+    "}": r"\}",
+    "%": r"\%",
+    "&": r"\&",
+    "#": r"\#",
+    "_": r"\_",
+    "$": r"\$",
+    "^": r"\^{}",
+    "~": r"\~{}",
+}
+_BIB_RE = re.compile(r"[\\{}%&#_$^~]")
+_MATH = re.compile(r"\$[^$]*\$")
+_SKIP_WORDS = frozenset({"a", "an", "the"})
+_INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+_XML = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;"}
+
+
+def paper_path(key: str) -> str:
+    """The site path of a paper (same rule as the web pages: old-style ids keep their slash)."""
+    return "/papers/" + quote(key, safe="/:")
+
+
+def bib_escape(text: str) -> str:
+    """Text safe inside a braced BibTeX value: one line, every LaTeX special escaped."""
+    flat = " ".join(strip_controls(text).split())
+    return _BIB_RE.sub(lambda m: _BIB[m.group(0)], flat)
+
+
+def _ascii_word(text: str) -> str:
+    return re.sub(
+        r"[^a-z0-9]", "", unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    )
+
+
+def _year(paper: Paper) -> str:
+    when = paper.published or paper.listing_date
+    return str(when.year) if when else "nd"
+
+
+def bibtex_key(paper: Paper) -> str:
+    """first author's last name + year + first word of the title: 'vaswani2017attention'."""
+    names = paper.author_names
+    last = _ascii_word(names[0].split()[-1]) if names and names[0].split() else ""
+    words = (_ascii_word(w) for w in re.findall(r"[^\W_]+", _MATH.sub(" ", paper.title)))
+    first = next((w for w in words if w and w not in _SKIP_WORDS), "")
+    return f"{last or 'anon'}{_year(paper)}{first}"
+
+
+def _author(name: str) -> str:
+    escaped = bib_escape(name)
+    # A name containing " and " would split into two authors; braces keep it whole.
+    return "{" + escaped + "}" if re.search(r"\band\b", escaped, re.IGNORECASE) else escaped
+
+
+def bibtex(items: Sequence[Entry]) -> str:
+    """A .bib file: one @misc entry per paper (arXiv eprint fields when it has an id); keys made unique."""
+    seen: dict[str, int] = {}
+    out: list[str] = []
+    for entry in items:
+        paper = entry.paper
+        key = bibtex_key(paper)
+        n = seen.get(key, 0)
+        seen[key] = n + 1
+        if n:
+            key += chr(ord("a") + n - 1) if n <= 26 else str(n)
+        fields: list[tuple[str, str]] = [("title", bib_escape(paper.title))]
+        if paper.author_names:
+            fields.append(("author", " and ".join(_author(a) for a in paper.author_names)))
+        fields.append(("year", _year(paper)))
+        if paper.arxiv_id:
+            fields += [
+                ("eprint", bib_escape(paper.arxiv_id)),
+                ("archivePrefix", "arXiv"),
+            ]
+            if paper.primary_category:
+                fields.append(("primaryClass", bib_escape(paper.primary_category)))
+            fields.append(("url", bib_escape(f"https://arxiv.org/abs/{paper.arxiv_id}")))
+        if paper.doi:
+            fields.append(("doi", bib_escape(paper.doi)))
+        if paper.journal_ref:
+            fields.append(("note", bib_escape(paper.journal_ref)))
+        if entry.note:
+            fields.append(("annote", bib_escape(entry.note)))
+        body = ",\n".join(f"  {name} = {{{value}}}" for name, value in fields)
+        out.append(f"@misc{{{key},\n{body}\n}}\n")
+    return "\n".join(out)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
+
+
+def collection_url(base_url: str, summary: Summary) -> str:
+    """The public page of a collection."""
+    return f"{base_url.rstrip('/')}/u/{summary.owner}/c/{summary.collection.slug}"
+
+
+def collection_json(summary: Summary, items: Sequence[Entry], base_url: str) -> dict[str, Any]:
+    """The collection and its papers as a JSON-ready dict (field names follow the HF-style API)."""
+    c = summary.collection
+    base = base_url.rstrip("/")
+    return {
+        "name": c.name,
+        "slug": c.slug,
+        "owner": summary.owner,
+        "description": c.description,
+        "public": c.public,
+        "url": collection_url(base, summary),
+        "createdAt": _iso(c.created_at),
+        "papers": [
+            {
+                "id": e.paper.arxiv_id or e.paper.key,
+                "title": e.paper.title,
+                "authors": [{"name": n} for n in e.paper.author_names],
+                "summary": e.paper.abstract,
+                "publishedAt": _iso(e.paper.published),
+                "url": base + paper_path(e.paper.key),
+                "arxivUrl": e.paper.abs_url,
+                "note": e.note,
+                "addedAt": _iso(e.added_at),
+            }
+            for e in items
+        ],
+    }
+
+
+def _xml(value: object) -> str:
+    text = _INVALID_XML.sub("", str(value))
+    return re.sub("[&<>\"']", lambda m: _XML[m.group(0)], text)
+
+
+def collection_rss(summary: Summary, items: Sequence[Entry], *, base_url: str, site_name: str) -> str:
+    """An RSS 2.0 document of a public collection, newest additions first."""
+    c = summary.collection
+    base = base_url.rstrip("/")
+    page = collection_url(base, summary)
+    updated = max((_aware(e.added_at) for e in items), default=_aware(c.created_at))
+    out = [
+        '<?xml version="1.0" encoding="utf-8"?>',
+        '<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom" '
+        'xmlns:dc="http://purl.org/dc/elements/1.1/">',
+        "<channel>",
+        f"<title>{_xml(f'{c.name} · {summary.owner} · {site_name}')}</title>",
+        f"<link>{_xml(page)}</link>",
+        f"<description>{_xml(escape(c.description or f'A collection by {summary.owner}'))}</description>",
+        f'<atom:link href="{_xml(page + "/rss")}" rel="self" type="application/rss+xml"/>',
+        f"<lastBuildDate>{format_datetime(updated)}</lastBuildDate>",
+    ]
+    for e in items:
+        link = base + paper_path(e.paper.key)
+        # Readers treat a description as HTML: escape for HTML first, then for XML, so text stays text.
+        text = e.paper.abstract if not e.note else f"{e.note}\n\n{e.paper.abstract}"
+        out += [
+            "<item>",
+            f"<title>{_xml(e.paper.title)}</title>",
+            f"<link>{_xml(link)}</link>",
+            f'<guid isPermaLink="true">{_xml(link)}</guid>',
+            f"<pubDate>{format_datetime(_aware(e.added_at))}</pubDate>",
+            f"<description>{_xml(escape(text))}</description>",
+            *(f"<dc:creator>{_xml(n)}</dc:creator>" for n in e.paper.author_names),
+            "</item>",
+        ]
+    out += ["</channel>", "</rss>", ""]
+    return "\n".join(out)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

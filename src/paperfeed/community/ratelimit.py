@@ -1,0 +1,144 @@
+"""Rate limits stored in the database, so every web process and node shares the same counters.
+
+Fixed windows: one row per (key, window start) holding a count, incremented with an atomic upsert
+(INSERT ... ON CONFLICT DO UPDATE ... RETURNING, on SQLite and PostgreSQL alike). A fixed window lets a
+client spend up to twice the limit around a window boundary; for login guessing at 5 per 15 minutes that
+is still 10, and the answer's Retry-After is exact, which a sliding estimate would not give.
+
+How login limits avoid locking out the real owner (see docs/accounts.md):
+- failures are counted per IP address, and per account *and* IP address: an attacker's address is blocked
+  after a few wrong passwords on an account while the owner, from their own address, still logs in;
+- a successful login resets that account's counter for that address (never the address's own counter,
+  or an attacker with one valid account could wipe it between guesses);
+- a much higher per-account limit across all addresses only slows a distributed guesser down.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+from fastapi import HTTPException, Request
+from sqlalchemy import Table, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from paperfeed.community.account_models import RateLimitCounter
+from paperfeed.config import Settings
+
+COUNTERS: Table = RateLimitCounter.__table__  # type: ignore[assignment]
+
+
+@dataclass(frozen=True)
+class Limit:
+    """At most `limit` hits on `key` per `window_s` seconds."""
+
+    key: str
+    limit: int
+    window_s: int
+
+
+class RateLimited(Exception):
+    """A limit was reached; retry after `retry_after` seconds."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many attempts; try again in {retry_after} s")
+        self.retry_after = retry_after
+
+
+def _window(now: float, window_s: int) -> int:
+    return int(now // window_s) * window_s
+
+
+def count(db: Session, limit: Limit, *, now: float | None = None) -> int:
+    """Hits on the key in the current window."""
+    now = time.time() if now is None else now
+    stmt = select(COUNTERS.c.count).where(
+        COUNTERS.c.key == limit.key, COUNTERS.c.window_start == _window(now, limit.window_s)
+    )
+    return int(db.scalar(stmt) or 0)
+
+
+def retry_after(limit: Limit, now: float) -> int:
+    """Whole seconds until the current window ends (at least 1)."""
+    return max(1, math.ceil(_window(now, limit.window_s) + limit.window_s - now))
+
+
+def check(db: Session, limits: list[Limit], *, now: float | None = None) -> None:
+    """Raise RateLimited (the longest wait) when any limit is already used up."""
+    now = time.time() if now is None else now
+    waits = [retry_after(lim, now) for lim in limits if count(db, lim, now=now) >= lim.limit]
+    if waits:
+        raise RateLimited(max(waits))
+
+
+def hit(db: Session, limit: Limit, *, now: float | None = None) -> int:
+    """Count one hit (atomically, across processes); returns the count in the current window."""
+    now = time.time() if now is None else now
+    start = _window(now, limit.window_s)
+    insert = postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
+    stmt = (
+        insert(COUNTERS)
+        .values(key=limit.key, window_start=start, count=1)
+        .on_conflict_do_update(index_elements=["key", "window_start"], set_={"count": COUNTERS.c.count + 1})
+        .returning(COUNTERS.c.count)
+    )
+    value = int(db.execute(stmt).scalar_one())
+    if value == 1:
+        # A new window began for this key: drop this key's old windows so the table stays small.
+        db.execute(delete(COUNTERS).where(COUNTERS.c.key == limit.key, COUNTERS.c.window_start < start))
+    return value
+
+
+def reset(db: Session, limit: Limit) -> None:
+    """Forget every hit on the key."""
+    db.execute(delete(COUNTERS).where(COUNTERS.c.key == limit.key))
+
+
+def purge(db: Session, *, older_than_s: int, now: float | None = None) -> int:
+    """Delete windows that started more than older_than_s ago; returns how many."""
+    now = time.time() if now is None else now
+    result = db.execute(delete(COUNTERS).where(COUNTERS.c.window_start < now - older_than_s))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def client_ip(request: Request, settings: Settings) -> str:
+    """The client's address: the TCP peer, or the address our own proxy put last in X-Forwarded-For."""
+    if settings.trust_proxy:
+        forwarded = request.headers.get("x-forwarded-for", "")
+        # Each proxy appends the address it saw; the client writes whatever it likes at the front, so only
+        # the last entry (added by our proxy) can be trusted.
+        hops = [h.strip() for h in forwarded.split(",") if h.strip()]
+        if hops:
+            return hops[-1][:64]
+    return request.client.host if request.client else "unknown"
+
+
+def login_limits(settings: Settings, ip: str, email: str) -> tuple[Limit, Limit, Limit]:
+    """(per IP, per account from this IP, per account from anywhere) limits on failed logins."""
+    w = settings.rate_limit_window_s
+    return (
+        Limit(f"login:ip:{ip}", settings.login_limit_ip, w),
+        Limit(f"login:acct-ip:{email}|{ip}", settings.login_limit_account, w),
+        Limit(f"login:acct:{email}", settings.login_limit_account_total, w),
+    )
+
+
+def mail_limits(settings: Settings, ip: str, email: str) -> tuple[Limit, Limit]:
+    """(per IP, per address) limits on requests that send mail: sign-up, reset, new verification link."""
+    w = settings.rate_limit_window_s
+    return (
+        Limit(f"mail:ip:{ip}", settings.signup_limit_ip, w),
+        Limit(f"mail:to:{email}", settings.signup_limit_email, w),
+    )
+
+
+def too_many(exc: RateLimited) -> HTTPException:
+    """The 429 answer for a RateLimited, with Retry-After."""
+    minutes = max(1, math.ceil(exc.retry_after / 60))
+    return HTTPException(
+        429,
+        f"too many attempts; try again in {minutes} minute{'s' if minutes != 1 else ''}",
+        headers={"Retry-After": str(exc.retry_after)},
+    )

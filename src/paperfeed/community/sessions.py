@@ -1,0 +1,160 @@
+"""Server-side login sessions: a random id in the `pf_session` cookie, only its SHA-256 in the database.
+
+A session ends after `session_idle_hours` without a request or `session_absolute_hours` after login,
+whichever comes first. Login always creates a new id (no session fixation); logout deletes the row, so a
+copied cookie is worthless afterwards.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, datetime, timedelta
+from http.cookies import SimpleCookie
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from paperfeed.community.account_models import User, UserSession
+from paperfeed.config import Settings
+
+COOKIE = "pf_session"
+# Writing last_seen_at on every request would turn each page view into a write; a minute is precise enough.
+TOUCH_EVERY = timedelta(seconds=60)
+
+
+def hash_id(raw: str) -> str:
+    """The stored form of a session id (or API token): its SHA-256, hex."""
+    return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def aware(moment: datetime) -> datetime:
+    """A UTC-aware datetime (SQLite hands timezone columns back naive)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def create(db: Session, user: User, *, now: datetime | None = None) -> str:
+    """Start a session for user; returns the raw id for the cookie (never stored)."""
+    now = now or datetime.now(UTC)
+    raw = secrets.token_urlsafe(32)
+    db.add(UserSession(id_hash=hash_id(raw), user_id=user.id, created_at=now, last_seen_at=now))
+    return raw
+
+
+def is_expired(settings: Settings, row: UserSession, now: datetime) -> bool:
+    """True when the session is past its idle or absolute lifetime."""
+    idle = timedelta(hours=settings.session_idle_hours)
+    absolute = timedelta(hours=settings.session_absolute_hours)
+    return now - aware(row.last_seen_at) > idle or now - aware(row.created_at) > absolute
+
+
+def lookup(db: Session, settings: Settings, raw: str, *, now: datetime | None = None) -> User | None:
+    """The user of a live session id (touching it), or None; an expired session is deleted."""
+    now = now or datetime.now(UTC)
+    row = db.scalars(select(UserSession).where(UserSession.id_hash == hash_id(raw))).first()
+    if row is None:
+        return None
+    if is_expired(settings, row, now):
+        db.delete(row)
+        return None
+    if now - aware(row.last_seen_at) > TOUCH_EVERY:
+        row.last_seen_at = now
+    return db.get(User, row.user_id)
+
+
+def delete_one(db: Session, raw: str) -> None:
+    """End one session (logout)."""
+    db.execute(delete(UserSession).where(UserSession.id_hash == hash_id(raw)))
+
+
+def delete_for_user(db: Session, user_id: int, *, keep_raw: str | None = None) -> None:
+    """End every session of a user (password change/reset), optionally keeping the current one."""
+    stmt = delete(UserSession).where(UserSession.user_id == user_id)
+    if keep_raw is not None:
+        stmt = stmt.where(UserSession.id_hash != hash_id(keep_raw))
+    db.execute(stmt)
+
+
+def purge_expired(
+    db: Session, settings: Settings, *, user_id: int | None = None, now: datetime | None = None
+) -> int:
+    """Delete expired sessions (of one user, or everyone's); returns how many."""
+    now = now or datetime.now(UTC)
+    idle_cut = now - timedelta(hours=settings.session_idle_hours)
+    abs_cut = now - timedelta(hours=settings.session_absolute_hours)
+    stmt = delete(UserSession).where(
+        (UserSession.last_seen_at < idle_cut) | (UserSession.created_at < abs_cut)
+    )
+    if user_id is not None:
+        stmt = stmt.where(UserSession.user_id == user_id)
+    result = db.execute(stmt)
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _secure(settings: Settings) -> bool:
+    return settings.base_url.startswith("https://")
+
+
+def set_cookie(response: Response, settings: Settings, raw: str) -> None:
+    """Put the session id in an HttpOnly, SameSite=Lax cookie (Secure behind https)."""
+    response.set_cookie(
+        COOKIE,
+        raw,
+        max_age=int(settings.session_absolute_hours * 3600),
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=_secure(settings),
+    )
+
+
+def clear_cookie(response: Response, settings: Settings) -> None:
+    """Tell the browser to forget the session cookie."""
+    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax", secure=_secure(settings))
+
+
+def cookie_value(scope: Scope) -> str | None:
+    """The raw session id from the request's Cookie header, if it looks like one."""
+    for name, value in scope.get("headers", []):
+        if name == b"cookie":
+            jar: SimpleCookie = SimpleCookie()
+            try:
+                jar.load(value.decode("latin-1"))
+            except Exception:
+                return None
+            morsel = jar.get(COOKIE)
+            if morsel and 20 <= len(morsel.value) <= 128:
+                return morsel.value
+    return None
+
+
+def _load_user(factory: sessionmaker[Session], settings: Settings, raw: str) -> User | None:
+    with factory() as db, db.begin():
+        return lookup(db, settings, raw)
+
+
+class LoginSessionMiddleware:
+    """Sets request.state.user (a detached User, or None) and request.state.session_id on every request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        state = scope.setdefault("state", {})
+        state["user"] = None
+        state["session_id"] = None
+        raw = cookie_value(scope)
+        if raw is not None and not scope.get("path", "").startswith("/static/"):
+            app_state = scope["app"].state
+            # The lookup is a blocking database call: run it off the event loop.
+            user = await run_in_threadpool(_load_user, app_state.sessionmaker, app_state.settings, raw)
+            if user is not None:
+                state["user"] = user
+                state["session_id"] = raw
+        await self.app(scope, receive, send)

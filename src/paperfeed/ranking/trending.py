@@ -1,0 +1,142 @@
+"""The trending score: a pure function of a paper's signals, the clock and the parameters, explained.
+
+    score = (w_votes * ln(1 + votes) + w_comments * ln(1 + comments) + w_stars * ln(1 + stars_gained))
+            / (1 + age_hours / age_scale_hours) ** gravity
+
+Hacker News's gravity with log-damped signals: see docs/trending.md for the reasoning. Each term's
+contribution is its damped signal times the same decay, so the contributions sum to the score.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from paperfeed.config import Settings
+
+__all__ = [
+    "WINDOWS",
+    "WINDOW_DAYS",
+    "Signals",
+    "Term",
+    "TrendingParams",
+    "TrendingScore",
+    "Window",
+    "age_hours",
+    "trending_score",
+]
+
+Window = Literal["day", "week", "month"]
+WINDOWS: tuple[Window, ...] = ("day", "week", "month")
+WINDOW_DAYS: dict[Window, int] = {"day": 1, "week": 7, "month": 30}
+
+# Counts beyond this are clamped: no real paper comes near it, and it keeps every float finite.
+_MAX_COUNT = 10**15
+
+
+@dataclass(frozen=True, slots=True)
+class TrendingParams:
+    """The formula's knobs (from Settings: trending_*)."""
+
+    w_votes: float = 1.0
+    w_comments: float = 0.5
+    w_stars: float = 0.6
+    gravity: float = 0.5
+    age_scale_hours: float = 24.0
+
+    def __post_init__(self) -> None:
+        for name in ("w_votes", "w_comments", "w_stars"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0):
+                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+        if not (math.isfinite(self.gravity) and self.gravity > 0):
+            raise ValueError(f"gravity must be a finite number > 0, got {self.gravity!r}")
+        if not (math.isfinite(self.age_scale_hours) and self.age_scale_hours > 0):
+            raise ValueError(f"age_scale_hours must be a finite number > 0, got {self.age_scale_hours!r}")
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TrendingParams:
+        """The parameters configured in Settings."""
+        return cls(
+            w_votes=settings.trending_weight_votes,
+            w_comments=settings.trending_weight_comments,
+            w_stars=settings.trending_weight_stars,
+            gravity=settings.trending_gravity,
+            age_scale_hours=settings.trending_age_scale_hours,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Signals:
+    """What a paper's trending score is made of.
+
+    upvotes come from the source (Hugging Face), local_votes from paperfeed's users; stars_gained is the
+    GitHub stars its repository gained in the window; listed_at is when it was published or listed.
+    """
+
+    upvotes: int
+    local_votes: int
+    comments: int
+    stars_gained: int
+    listed_at: datetime
+
+    @property
+    def votes(self) -> int:
+        """Source and local upvotes together (negative counts count as none)."""
+        return _count(self.upvotes) + _count(self.local_votes)
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """One term of the score: the signal, its weight, the damped value before decay and its contribution."""
+
+    name: str
+    signal: int
+    weight: float
+    damped: float  # weight * ln(1 + signal)
+    contribution: float  # damped * decay
+
+
+@dataclass(frozen=True, slots=True)
+class TrendingScore:
+    """A score with its explanation: the terms (votes, comments, stars) sum to `score`."""
+
+    score: float
+    terms: tuple[Term, Term, Term]
+    age_hours: float
+    decay: float  # the age factor every term is multiplied by, in (0, 1]
+
+
+def _count(value: int) -> int:
+    return min(max(int(value), 0), _MAX_COUNT)
+
+
+def age_hours(listed_at: datetime, now: datetime) -> float:
+    """Hours from listing to now; 0 for a listing in the future (clock skew, a timezone slip)."""
+    return max((now - listed_at) / timedelta(hours=1), 0.0)
+
+
+def decay_factor(age: float, params: TrendingParams) -> float:
+    """(1 + age/scale) ** -gravity: 1 when fresh, strictly smaller as the paper ages."""
+    return float((1.0 + age / params.age_scale_hours) ** -params.gravity)
+
+
+def trending_score(signals: Signals, now: datetime, params: TrendingParams) -> TrendingScore:
+    """The trending score of one paper at `now`, with each term's contribution."""
+    age = age_hours(signals.listed_at, now)
+    decay = decay_factor(age, params)
+    parts = (
+        ("votes", signals.votes, params.w_votes),
+        ("comments", _count(signals.comments), params.w_comments),
+        ("stars", _count(signals.stars_gained), params.w_stars),
+    )
+    terms = tuple(
+        Term(name, value, weight, weight * math.log1p(value), weight * math.log1p(value) * decay)
+        for name, value, weight in parts
+    )
+    v, c, s = terms
+    # The same left-to-right sum the vectorised version does, so both agree to the last bit of each term.
+    return TrendingScore(v.contribution + c.contribution + s.contribution, (v, c, s), age, decay)

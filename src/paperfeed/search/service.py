@@ -1,0 +1,618 @@
+"""The search service: keyword, semantic and hybrid search, and similar papers. No web code here.
+
+Use it without the web layer::
+
+    service = SearchService(settings=settings, session_factory=factory, embedder=embedder, vector_index=index)
+    result = service.search(SearchRequest(q="retrieval augmented generation", mode="hybrid", limit=10))
+    result.hits      # [Hit(paper_id, score, matched_by, snippet, ...)], best first, this page only
+    result.papers    # the Paper rows of those hits, same order, loaded in one go (authors, categories, links)
+    result.semantic_coverage, result.pending_vectors, result.notices
+
+How a query runs: the text is parsed (paperfeed.search.query, never tantivy's parser); an exact arXiv id or
+exact title is pinned first; the keyword side asks tantivy for ids and BM25 scores only (filters applied
+inside tantivy); the semantic side embeds the query once and asks the HNSW index for nearest papers (then
+keeps those that pass the filters, checked in tantivy too); both lists are fused by weighted reciprocal rank
+(paperfeed.search.fusion); only the requested page is loaded from the database, in one query per relation.
+`embedder` and `vector_index` may be None: search is then keyword-only, and the result says so.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import tantivy
+from markupsafe import Markup
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+
+from paperfeed.db.models import Paper, PaperAuthor
+from paperfeed.feed import FeedError
+from paperfeed.search.fusion import rrf
+from paperfeed.search.keyword import (
+    F_ARXIV,
+    F_CATEGORY,
+    F_CODE,
+    F_ID,
+    F_TEXT,
+    F_TITLE,
+    KeywordIndex,
+    keyword_dir,
+    search_settings,
+)
+from paperfeed.search.query import ParsedQuery, QueryError, best_correction, build_text_query, parse_query
+from paperfeed.search.snippets import highlight, plain_excerpt
+
+if TYPE_CHECKING:
+    from paperfeed.config import Settings
+    from paperfeed.search.embeddings import Embedder
+    from paperfeed.search.vectors import VectorIndex
+
+__all__ = [
+    "MODES",
+    "WINDOWS",
+    "Hit",
+    "Mode",
+    "SearchError",
+    "SearchRequest",
+    "SearchResult",
+    "SearchService",
+    "SimilarResult",
+    "create_search_service",
+    "request_from_params",
+]
+
+log = logging.getLogger(__name__)
+
+Mode = Literal["hybrid", "keyword", "semantic"]
+Window = Literal["day", "week", "month"]
+MODES: tuple[str, ...] = ("hybrid", "keyword", "semantic")
+WINDOWS: dict[str, int] = {"day": 1, "week": 7, "month": 30}
+MAX_LIMIT = 100
+MAX_DEPTH = 1000  # page * limit: deeper pages of a ranked list help nobody and cost a bigger candidate pool
+SNIPPET_CHARS = 280
+
+
+class SearchError(FeedError):
+    """A request the service cannot answer (bad mode, page, limit, date or too long a query).
+
+    A FeedError, so the app's handler answers it with a 400 (HTML page, or {"error": ...} under /api).
+    """
+
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+def _param_date(name: str, value: str | None) -> date | None:
+    if value is None or not value.strip():
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise SearchError(f"invalid {name} {value!r}: expected YYYY-MM-DD") from None
+
+
+def request_from_params(
+    *,
+    q: str | None,
+    mode: str | None = None,
+    category: str | None = None,
+    date_from: str | None = None,
+    date_to: str | None = None,
+    code: str | None = None,
+    window: str | None = None,
+    page: int = 0,
+    limit: int = 20,
+    count: bool = False,
+) -> SearchRequest:
+    """A SearchRequest from query-string values (blank means unset); raises SearchError naming a bad one."""
+    code_value: bool | None = None
+    if code is not None and code.strip():
+        flag = code.strip().lower()
+        if flag not in _TRUE + _FALSE:
+            raise SearchError(f"invalid code {code!r}: expected 1 or 0")
+        code_value = flag in _TRUE
+    return SearchRequest(
+        q=q or "",
+        mode=(mode or "hybrid").strip().lower(),
+        category=category.strip() if category and category.strip() else None,
+        date_from=_param_date("from", date_from),
+        date_to=_param_date("to", date_to),
+        has_code=code_value,
+        window=window.strip().lower() if window and window.strip() else None,
+        page=page,
+        limit=limit,
+        count=count,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SearchRequest:
+    """One search. Dates filter on the listing date; `window` is relative to the latest listing day."""
+
+    q: str
+    mode: str = "hybrid"
+    category: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    has_code: bool | None = None
+    window: str | None = None
+    page: int = 0
+    limit: int = 20
+    count: bool = False  # count every keyword match (costs a full scan of the matches)
+    snippets: bool = True
+    load_papers: bool = True
+    max_authors: int | None = 25  # authors loaded per paper (cards show 4); None: all (the API, feeds)
+
+
+@dataclass(slots=True)
+class Hit:
+    """One result: the paper id, its fused score, which sides found it, and an escaped, marked snippet."""
+
+    paper_id: int
+    score: float
+    matched_by: tuple[str, ...]
+    keyword_rank: int | None = None
+    semantic_rank: int | None = None
+    similarity: float | None = None
+    snippet: Markup | None = None
+
+
+@dataclass(slots=True)
+class SearchResult:
+    """A page of hits (and their papers), with what the caller should tell the user."""
+
+    request: SearchRequest
+    query: ParsedQuery | None
+    mode: str  # the mode actually used (hybrid falls back to keyword when no vectors exist)
+    hits: list[Hit] = field(default_factory=list)
+    papers: list[Paper] = field(default_factory=list)
+    total: int | None = None  # matches when known (keyword mode with count=True, or the fused pool)
+    has_next: bool = False
+    semantic_coverage: float | None = None  # share of indexed papers that have a vector
+    pending_vectors: int = 0
+    notices: list[str] = field(default_factory=list)
+
+    @property
+    def entries(self) -> list[SearchEntry]:
+        """Hits with their papers, for templates (the card macro reads entry.paper)."""
+        by_id = {p.id: p for p in self.papers}
+        return [SearchEntry(by_id[h.paper_id], h) for h in self.hits if h.paper_id in by_id]
+
+
+@dataclass(frozen=True, slots=True)
+class SearchEntry:
+    """A paper and its hit (what the result cards render)."""
+
+    paper: Paper
+    hit: Hit
+
+
+@dataclass(slots=True)
+class SimilarResult:
+    """Papers like a given one, best first: fused scores, the method ('hybrid' when the paper has a vector,
+    'keyword' until then) and, per paper, which sides found it."""
+
+    papers: list[Paper]
+    scores: list[float]
+    method: str
+    matched_by: list[tuple[str, ...]]
+
+
+class SearchService:
+    """Search over one database; keeps the tantivy searcher open and refreshes it when the index changes."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        session_factory: sessionmaker[Session],
+        embedder: Embedder | None = None,
+        vector_index: VectorIndex | None = None,
+        keyword: KeywordIndex | None = None,
+    ) -> None:
+        self.settings = settings
+        self.session_factory = session_factory
+        self.embedder = embedder
+        self.vector_index = vector_index
+        self.keyword = keyword or KeywordIndex(keyword_dir(settings))
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_lock = threading.Lock()
+
+    # --- public API ------------------------------------------------------------------------------------
+
+    def search(self, request: SearchRequest, *, session: Session | None = None) -> SearchResult:
+        """Run one search; raises SearchError for a bad request (never for odd query text)."""
+        self._check(request)
+        try:
+            parsed = parse_query(request.q)
+        except QueryError as exc:
+            raise SearchError(str(exc)) from None
+        if session is None:
+            with self.session_factory() as own:
+                return self._search(request, parsed, own)
+        return self._search(request, parsed, session)
+
+    def similar(
+        self, paper_id: int, *, limit: int = 5, session: Session | None = None, max_authors: int | None = 25
+    ) -> SimilarResult:
+        """Papers most like `paper_id` (itself excluded): by its vector when it has one, else by its words."""
+        if session is None:
+            with self.session_factory() as own:
+                return self._similar(paper_id, limit, own, max_authors)
+        return self._similar(paper_id, limit, session, max_authors)
+
+    def semantic_ready(self) -> bool:
+        """True when semantic search can run (a model and a non-empty vector index)."""
+        return self.embedder is not None and self.vector_index is not None and len(self.vector_index) > 0
+
+    def coverage(self) -> tuple[float | None, int]:
+        """(share of indexed papers with a vector, papers still without one)."""
+        docs = self.keyword.num_docs
+        if self.vector_index is None or docs == 0:
+            return None, docs if self.vector_index is not None else 0
+        have = len(self.vector_index)
+        return min(1.0, have / docs), max(0, docs - have)
+
+    def _similar(self, paper_id: int, limit: int, session: Session, max_authors: int | None) -> SimilarResult:
+        limit = max(1, min(limit, 50))
+        pool = max(4 * limit, 20)
+        ranks: dict[str, list[int]] = {}
+        vector: Any = self.vector_index.get(paper_id) if self.vector_index is not None else None
+        if vector is not None and self.vector_index is not None:
+            near = self.vector_index.search(vector, pool + 1)
+            ranks["semantic"] = [pid for pid, _ in near if pid != paper_id][:pool]
+        row = session.execute(select(Paper.title, Paper.abstract).where(Paper.id == paper_id)).first()
+        if row is not None and self.keyword.ready:
+            query = tantivy.Query.boolean_query(
+                [
+                    (tantivy.Occur.Must, _mlt(self.keyword, row.title, row.abstract)),
+                    (tantivy.Occur.MustNot, self.keyword.term_query(F_ID, paper_id)),
+                ]
+            )
+            ranks["keyword"] = [pid for pid, _ in self.keyword.search(query, limit=pool)[0]]
+        if not ranks:
+            return SimilarResult([], [], "keyword", [])
+        # The same fusion as hybrid search, the semantic side weighted by the share of embedded papers.
+        coverage, _ = self.coverage()
+        weights = {
+            "semantic": self.settings.search_semantic_weight * (coverage if coverage is not None else 1.0),
+            "keyword": self.settings.search_keyword_weight,
+        }
+        fused = rrf(ranks, weights=weights, k=self.settings.search_rrf_k)[:limit]
+        papers = load_papers(session, [f.id for f in fused], max_authors=max_authors)
+        by_id = {f.id: f for f in fused}
+        method = "hybrid" if len(ranks) == 2 else next(iter(ranks))
+        return SimilarResult(
+            papers,
+            [by_id[p.id].score for p in papers],
+            method,
+            [tuple(by_id[p.id].ranks) for p in papers],
+        )
+
+    # --- search ----------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _check(request: SearchRequest) -> None:
+        if request.mode not in MODES:
+            raise SearchError(f"invalid mode {request.mode!r}: expected one of {', '.join(MODES)}")
+        if request.window is not None and request.window not in WINDOWS:
+            raise SearchError(f"invalid window {request.window!r}: expected day, week or month")
+        if not 1 <= request.limit <= MAX_LIMIT:
+            raise SearchError(f"invalid limit {request.limit}: must be between 1 and {MAX_LIMIT}")
+        if request.page < 0:
+            raise SearchError(f"invalid page {request.page}: must be 0 or more")
+        if (request.page + 1) * request.limit > MAX_DEPTH:
+            raise SearchError(f"invalid page {request.page}: results stop at {MAX_DEPTH}")
+        if request.date_from and request.date_to and request.date_from > request.date_to:
+            raise SearchError("invalid dates: 'from' is after 'to'")
+        if request.category is not None and (
+            len(request.category) > 64 or not request.category.isprintable()
+        ):
+            raise SearchError("invalid category")
+
+    def _search(self, request: SearchRequest, parsed: ParsedQuery, session: Session) -> SearchResult:
+        mode = request.mode
+        result = SearchResult(request=request, query=parsed, mode=mode)
+        semantic_ok = self.semantic_ready()
+        if mode != "keyword":
+            if not semantic_ok:
+                if mode == "semantic":
+                    result.notices.append("Semantic search is not available yet: no paper has a vector.")
+                else:
+                    mode = result.mode = "keyword"
+            coverage, pending = self.coverage()
+            result.semantic_coverage, result.pending_vectors = coverage, pending
+            if pending and mode != "keyword":
+                result.notices.append(
+                    f"{pending} new paper{'s are' if pending != 1 else ' is'} still being embedded; "
+                    "they match by keyword only."
+                )
+        if parsed.is_empty or not self.keyword.ready:
+            if not self.keyword.ready:
+                result.notices.append("The search index is being built; try again in a minute.")
+            return result
+        filters = self._filters(request, session)
+        depth = (request.page + 1) * request.limit
+        pool = max(self.settings.search_candidates, depth)
+        text_query = build_text_query(parsed, self.keyword.schema, F_TEXT)
+
+        pins = self._pins(parsed, filters)
+        ranks: dict[str, list[int]] = {}
+        similarity: dict[int, float] = {}
+        total: int | None = None
+        if parsed.arxiv_id:
+            # An arXiv id names one paper: its digits are no words to search for.
+            ranks[mode if mode != "hybrid" else "keyword"] = []
+            total = 0
+            if not pins:
+                result.notices.append(f"No paper with arXiv id {parsed.arxiv_id} matches.")
+        elif mode in ("keyword", "hybrid"):
+            kw_limit = depth + len(pins) + 1 if mode == "keyword" else pool  # +1: is there a next page?
+            ranks["keyword"], total, text_query = self._keyword(
+                parsed, text_query, filters, kw_limit, request.count, result.notices
+            )
+        if mode == "semantic" and (parsed.arxiv_id or not semantic_ok):
+            ranks["semantic"] = []
+        elif mode in ("semantic", "hybrid") and not parsed.arxiv_id:
+            try:
+                sem = self._semantic(parsed, filters, pool)
+            except Exception as exc:  # a broken model or vector file degrades search, it does not break it
+                log.exception("semantic search failed")
+                result.notices.append(
+                    f"Semantic search failed ({type(exc).__name__}); showing keyword matches."
+                )
+                sem = []
+            ranks["semantic"] = [pid for pid, _ in sem]
+            similarity = dict(sem)
+
+        if mode == "hybrid":
+            # While only part of the corpus has vectors, the semantic ranking is a ranking of that part:
+            # its first place is the best of a sample. Its weight shrinks with the sample (at 2% coverage a
+            # random embedded paper must not tie with the best keyword match).
+            share = result.semantic_coverage if result.semantic_coverage is not None else 1.0
+            weights = {
+                "keyword": self.settings.search_keyword_weight,
+                "semantic": self.settings.search_semantic_weight * share,
+            }
+            fused = rrf(ranks, weights=weights, k=self.settings.search_rrf_k)
+            ordered = [(f.id, f.score, f.ranks) for f in fused]
+        else:
+            side = ranks[mode]
+            ordered = [(pid, 1.0 / (i + 1), {mode: i + 1}) for i, pid in enumerate(side)]
+        pinned = set(pins)
+        # Pinned hits rank above everything; a finite score keeps JSON and feeds valid.
+        top = max((score for _, score, _ in ordered), default=0.0) + 1.0
+        hits = [Hit(pid, top, (how,)) for pid, how in pins.items()]
+        for pid, score, r in ordered:
+            if pid in pinned:
+                hit = next(h for h in hits if h.paper_id == pid)
+                hit.matched_by += tuple(r)
+                hit.keyword_rank, hit.semantic_rank = r.get("keyword"), r.get("semantic")
+                continue
+            hits.append(Hit(pid, score, tuple(r), r.get("keyword"), r.get("semantic"), similarity.get(pid)))
+        if mode == "keyword" and total is not None:
+            result.total = total + len([p for p in pins if p not in set(ranks["keyword"])])
+        else:
+            result.total = len(hits) if (mode != "keyword" or total is not None) else None
+        start = request.page * request.limit
+        result.has_next = len(hits) > start + request.limit
+        result.hits = hits[start : start + request.limit]
+        for hit in result.hits:
+            if hit.similarity is None and hit.paper_id in similarity:
+                hit.similarity = similarity[hit.paper_id]
+        if request.load_papers:
+            ids = [h.paper_id for h in result.hits]
+            result.papers = load_papers(session, ids, max_authors=request.max_authors)
+            if request.snippets:
+                self._snippets(result, text_query)
+        return result
+
+    def _filters(self, request: SearchRequest, session: Session) -> list[tantivy.Query]:
+        """Filter clauses for tantivy (every one must match)."""
+        out: list[tantivy.Query] = []
+        start, end = request.date_from, request.date_to
+        if request.window:
+            latest = session.scalar(select(func.max(Paper.listing_date)))
+            if latest is not None:
+                first = latest - timedelta(days=WINDOWS[request.window] - 1)
+                start = max(start, first) if start else first
+                end = min(end, latest) if end else latest
+        if start or end:
+            out.append(self.keyword.day_range(start, end))
+        if request.category:
+            out.append(self.keyword.term_query(F_CATEGORY, request.category.strip().lower()))
+        if request.has_code is not None:
+            out.append(self.keyword.term_query(F_CODE, request.has_code))
+        return out
+
+    @staticmethod
+    def _all(query: tantivy.Query, filters: Sequence[tantivy.Query]) -> tantivy.Query:
+        if not filters:
+            return query
+        return tantivy.Query.boolean_query([(tantivy.Occur.Must, q) for q in (query, *filters)])
+
+    def _pins(self, parsed: ParsedQuery, filters: list[tantivy.Query]) -> dict[int, str]:
+        """Exact arXiv id, then exact title matches, to show first (most 3)."""
+        pins: dict[int, str] = {}
+        if parsed.arxiv_id:
+            found, _ = self.keyword.search(
+                self._all(self.keyword.term_query(F_ARXIV, parsed.arxiv_id), filters), limit=1
+            )
+            pins.update((pid, "id") for pid, _ in found)
+        if parsed.title and not parsed.arxiv_id:
+            found, _ = self.keyword.search(
+                self._all(self.keyword.term_query(F_TITLE, parsed.title), filters), limit=3
+            )
+            pins.update((pid, "title") for pid, _ in found if pid not in pins)
+        return pins
+
+    def _keyword(
+        self,
+        parsed: ParsedQuery,
+        text_query: tantivy.Query,
+        filters: list[tantivy.Query],
+        limit: int,
+        count: bool,
+        notices: list[str],
+    ) -> tuple[list[int], int | None, tantivy.Query]:
+        """Keyword candidates, their count when asked, and the query that found them (for snippets)."""
+        found, total = self.keyword.search(self._all(text_query, filters), limit=limit, count=count)
+        unknown = any(self.keyword.doc_freq(t) == 0 for t in parsed.terms)
+        if parsed.short and (unknown or len(found) < min(limit, 10)):
+            # Few matches for a short query: a typo, or a word still being typed. Retry with close spellings.
+            tolerant = self._tolerant(parsed)
+            if tolerant is not None:
+                query = build_text_query(tolerant, self.keyword.schema, F_TEXT)
+                more, more_total = self.keyword.search(self._all(query, filters), limit=limit, count=count)
+                if len(more) > len(found) or (unknown and more):
+                    notices.append("Few exact matches: showing close spellings and completions too.")
+                    return [pid for pid, _ in more], more_total, query
+        return [pid for pid, _ in found], total, text_query
+
+    def _tolerant(self, parsed: ParsedQuery) -> ParsedQuery | None:
+        """The query with unknown words replaced by close index terms and the last word completed."""
+        terms = list(parsed.terms)
+        extra: list[str] = []
+        for i, term in enumerate(terms):
+            if len(term) < 4 or self.keyword.doc_freq(term) > 0:
+                continue
+            fixed = best_correction(term, self.keyword.terms_with_prefix(term[:2], 4000))
+            if fixed:
+                terms[i] = fixed
+        last = parsed.terms[-1]
+        if len(last) >= 3:
+            # Type-ahead: the most common words that start like the last one ("transf" -> transform...).
+            extra = [t for t, _ in self.keyword.terms_with_prefix(last, 3) if t != last]
+        if terms == list(parsed.terms) and not extra:
+            return None
+        return replace(parsed, terms=(*terms, *extra))
+
+    def _query_vector(self, text: str) -> np.ndarray:
+        with self._cache_lock:
+            cached = self._cache.get(text)
+            if cached is not None:
+                self._cache.move_to_end(text)
+                return cached
+        assert self.embedder is not None
+        vec = np.asarray(self.embedder.embed([text])[0], dtype=np.float32)
+        with self._cache_lock:
+            self._cache[text] = vec
+            if len(self._cache) > 256:
+                self._cache.popitem(last=False)
+        return vec
+
+    def _semantic(
+        self, parsed: ParsedQuery, filters: list[tantivy.Query], pool: int
+    ) -> list[tuple[int, float]]:
+        assert self.vector_index is not None
+        text = " ".join(parsed.text.replace('"', " ").split())
+        constraints = list(filters)
+        if parsed.phrases or parsed.excluded:
+            # Quoted phrases and -words bind the semantic side too: a user who quotes means it.
+            only = ParsedQuery(text="", phrases=parsed.phrases, excluded=parsed.excluded)
+            constraints.append(build_text_query(only, self.keyword.schema, F_TEXT))
+        k = pool if not constraints else min(pool * 8, 4000)
+        found = self.vector_index.search(self._query_vector(text), k)
+        if not constraints or not found:
+            return found[:pool]
+        allowed_hits, _ = self.keyword.search(
+            self._all(self.keyword.ids_query([pid for pid, _ in found]), constraints), limit=len(found)
+        )
+        allowed = {pid for pid, _ in allowed_hits}
+        return [(pid, sim) for pid, sim in found if pid in allowed][:pool]
+
+    def _snippets(self, result: SearchResult, text_query: tantivy.Query) -> None:
+        generator = self.keyword.snippet_generator(text_query)
+        if generator is not None:
+            generator.set_max_num_chars(SNIPPET_CHARS)
+        by_id = {p.id: p for p in result.papers}
+        for hit in result.hits:
+            paper = by_id.get(hit.paper_id)
+            if paper is None:
+                continue
+            hit.snippet = snippet(generator, paper.abstract)
+
+
+def snippet(generator: tantivy.SnippetGenerator | None, text: str) -> Markup:
+    """The best-matching passage of `text`, escaped, with matched words in <mark>."""
+    if generator is not None and text:
+        doc = tantivy.Document()
+        doc.add_text(F_TEXT, text)
+        found = generator.snippet_from_doc(doc)
+        ranges = [(r.start, r.end) for r in found.highlighted()]
+        if ranges:
+            where = found.fragment_range()
+            fragment = found.fragment()
+            return highlight(
+                fragment,
+                ranges,
+                prefix="… " if where.start > 0 else "",
+                suffix=" …" if where.end < len(text.encode("utf-8")) else "",
+            )
+    return plain_excerpt(text, SNIPPET_CHARS)
+
+
+def load_papers(session: Session, ids: Sequence[int], *, max_authors: int | None = None) -> list[Paper]:
+    """The papers of `ids` in that order (missing ids skipped), with authors, categories and links.
+
+    `max_authors` loads only the first authors of each paper: a result card shows four, and the 0.2% of
+    papers with hundreds (up to 3,303 in the 94k dump) would otherwise dominate the slowest searches.
+    """
+    if not ids:
+        return []
+    authors = Paper.authors if max_authors is None else Paper.authors.and_(PaperAuthor.position < max_authors)
+    stmt = (
+        select(Paper)
+        .where(Paper.id.in_(list(ids)))
+        .options(
+            selectinload(authors).joinedload(PaperAuthor.author),
+            selectinload(Paper.categories),
+            selectinload(Paper.code_links),
+        )
+    )
+    found = {p.id: p for p in session.scalars(stmt)}
+    return [found[i] for i in ids if i in found]
+
+
+def _mlt(keyword: KeywordIndex, title: str, abstract: str) -> tantivy.Query:
+    return tantivy.Query.more_like_this_document_fields_query(
+        keyword.schema,
+        {F_TEXT: [title, title, abstract]},
+        min_doc_frequency=1,
+        min_term_frequency=1,
+        max_query_terms=24,
+        min_word_length=3,
+    )
+
+
+def create_search_service(settings: Settings, session_factory: sessionmaker[Session]) -> SearchService:
+    """The service a server or CLI uses: the configured embedder (loaded on first use) and the vector index
+    file when it exists. A missing or unusable vector index leaves search keyword-only, never broken."""
+    # onnxruntime must be imported before usearch: the other order segfaults inside onnxruntime's import
+    # with the pinned wheels (`python -c "import usearch.index; import onnxruntime"` crashes). The model
+    # itself still loads lazily, on the first embed().
+    importlib.import_module("onnxruntime")
+
+    from paperfeed.search.embeddings import load_embedder
+    from paperfeed.search.vectors import VectorIndex, VectorIndexError
+
+    settings = search_settings(settings)  # index files beside the SQLite file unless data_dir is set
+    embedder = load_embedder(settings)
+    vector_index: VectorIndex | None
+    try:
+        vector_index = VectorIndex.from_settings(settings, embedder.dim)
+    except (VectorIndexError, OSError, ValueError, RuntimeError) as exc:
+        log.warning("vector index unusable, search is keyword-only until it is rebuilt: %s", exc)
+        vector_index = None
+    return SearchService(
+        settings=settings, session_factory=session_factory, embedder=embedder, vector_index=vector_index
+    )

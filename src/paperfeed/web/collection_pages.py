@@ -1,0 +1,268 @@
+"""Collection pages (issue 5): manage one's collections; public page, BibTeX, JSON and RSS of each.
+
+Included by web/community_pages.py. A private collection answers 404 to everybody but its owner, on the
+page and on every export.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from paperfeed import feed
+from paperfeed.api.deps import SessionDep, SettingsDep
+from paperfeed.community import collections, exports
+from paperfeed.community.account_models import User
+from paperfeed.community.deps import CurrentUser, RequireUser, safe_next
+from paperfeed.community.errors import CommunityError
+from paperfeed.community.models import Collection
+from paperfeed.web.csrf import CsrfDep
+from paperfeed.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+Name = Annotated[str, Form(max_length=1000)]
+Long = Annotated[str, Form(max_length=10_000)]
+Flag = Annotated[str, Form(max_length=8)]
+
+
+def _factory(request: Request) -> sessionmaker[Session]:
+    made: sessionmaker[Session] = request.app.state.sessionmaker
+    return made
+
+
+def _fail(exc: CommunityError) -> HTTPException:
+    return HTTPException(exc.status, str(exc))
+
+
+def collection_path(owner: str, slug: str) -> str:
+    """The site path of a collection page."""
+    return f"/u/{owner}/c/{slug}"
+
+
+def _path_of(session: Session, user: User, collection_id: int) -> str:
+    row = session.get(Collection, collection_id)
+    if row is None or row.user_id != user.id:
+        raise HTTPException(404, f"You have no collection with id {collection_id}.")
+    return collection_path(user.username, row.slug)
+
+
+def _paper_id(session: Session, key: str) -> int:
+    paper = feed.get_paper(session, key)
+    if paper is None:
+        raise HTTPException(404, f"No paper with id {key!r}.")
+    return paper.id
+
+
+@router.get("/collections", name="collections")
+def my_collections(request: Request, session: SessionDep, user: RequireUser) -> Response:
+    """The viewer's collections and a form to create one."""
+    mine = collections.user_collections(session, user.id, public_only=False)
+    return render(request, "collections.html", {"mine": mine, "error": None})
+
+
+@router.post("/collections", name="collection_create")
+def create(
+    request: Request,
+    _csrf: CsrfDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: RequireUser,
+    name: Name = "",
+    description: Long = "",
+    public: Flag = "",
+    paper: Name = "",
+    next: Name = "",
+) -> Response:
+    """Create a collection; with `paper`, put that paper in it and go back to `next`."""
+    paper_id = _paper_id(session, paper) if paper else None
+    session.close()
+    try:
+        made = collections.create_collection(
+            _factory(request), user_id=user.id, name=name, description=description, public=bool(public)
+        )
+        if paper_id is not None:
+            collections.add_paper(
+                _factory(request),
+                user_id=user.id,
+                collection_id=made.id,
+                paper_id=paper_id,
+                max_items=settings.collection_max_items,
+            )
+    except CommunityError as exc:
+        raise _fail(exc) from None
+    target = collection_path(user.username, made.slug)
+    return RedirectResponse(safe_next(next, target) if paper_id else target, status_code=303)
+
+
+@router.post("/collections/{collection_id}/edit", name="collection_edit")
+def edit(
+    request: Request,
+    collection_id: int,
+    _csrf: CsrfDep,
+    user: RequireUser,
+    name: Name = "",
+    description: Long = "",
+    public: Flag = "",
+) -> Response:
+    """Rename, describe, publish or unpublish a collection (its address stays)."""
+    try:
+        row = collections.update_collection(
+            _factory(request),
+            user_id=user.id,
+            collection_id=collection_id,
+            name=name,
+            description=description,
+            public=bool(public),
+        )
+    except CommunityError as exc:
+        raise _fail(exc) from None
+    return RedirectResponse(collection_path(user.username, row.slug), status_code=303)
+
+
+@router.post("/collections/{collection_id}/delete", name="collection_delete")
+def delete(request: Request, collection_id: int, _csrf: CsrfDep, user: RequireUser) -> Response:
+    """Delete a collection (the papers stay on the site)."""
+    try:
+        collections.delete_collection(_factory(request), user_id=user.id, collection_id=collection_id)
+    except CommunityError as exc:
+        raise _fail(exc) from None
+    return RedirectResponse("/collections", status_code=303)
+
+
+@router.post("/collections/{collection_id}/papers", name="collection_add")
+def add(
+    request: Request,
+    collection_id: int,
+    _csrf: CsrfDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: RequireUser,
+    paper: Name = "",
+    note: Long = "",
+    next: Name = "",
+) -> Response:
+    """Put a paper (by id or key) in one's collection, with an optional note."""
+    paper_id = _paper_id(session, paper)
+    target = _path_of(session, user, collection_id)
+    session.close()
+    try:
+        collections.add_paper(
+            _factory(request),
+            user_id=user.id,
+            collection_id=collection_id,
+            paper_id=paper_id,
+            note=note or None,
+            max_items=settings.collection_max_items,
+        )
+    except CommunityError as exc:
+        raise _fail(exc) from None
+    return RedirectResponse(safe_next(next, target), status_code=303)
+
+
+@router.post("/collections/{collection_id}/papers/{paper_id}/note", name="collection_note")
+def note(
+    request: Request,
+    collection_id: int,
+    paper_id: int,
+    _csrf: CsrfDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: RequireUser,
+    note: Long = "",
+) -> Response:
+    """Change the note on a paper in one's collection."""
+    target = _path_of(session, user, collection_id)
+    session.close()
+    try:
+        collections.add_paper(
+            _factory(request),
+            user_id=user.id,
+            collection_id=collection_id,
+            paper_id=paper_id,
+            note=note,
+            max_items=settings.collection_max_items,
+        )
+    except CommunityError as exc:
+        raise _fail(exc) from None
+    return RedirectResponse(f"{target}#p{paper_id}", status_code=303)
+
+
+@router.post("/collections/{collection_id}/papers/{paper_id}/remove", name="collection_remove")
+def remove(
+    request: Request,
+    collection_id: int,
+    paper_id: int,
+    _csrf: CsrfDep,
+    session: SessionDep,
+    user: RequireUser,
+    next: Name = "",
+) -> Response:
+    """Take a paper out of one's collection."""
+    target = _path_of(session, user, collection_id)
+    session.close()
+    try:
+        collections.remove_paper(
+            _factory(request), user_id=user.id, collection_id=collection_id, paper_id=paper_id
+        )
+    except CommunityError as exc:
+        raise _fail(exc) from None
+    return RedirectResponse(safe_next(next, target), status_code=303)
+
+
+# --- the public side: page and exports (declared before the page: "{slug}" would also match "x.bib") ---
+
+
+def _find(session: Session, username: str, slug: str, viewer: User | None) -> collections.Summary:
+    try:
+        return collections.find_collection(session, username, slug, viewer_id=viewer.id if viewer else None)
+    except CommunityError as exc:
+        raise _fail(exc) from None
+
+
+@router.get("/u/{username}/c/{slug}.bib", name="collection_bib")
+def bib(username: str, slug: str, session: SessionDep, viewer: CurrentUser) -> Response:
+    """The collection as a BibTeX file."""
+    found = _find(session, username, slug, viewer)
+    text = exports.bibtex(collections.entries(session, found.collection.id))
+    headers = {"Content-Disposition": f'attachment; filename="{found.collection.slug}.bib"'}
+    return Response(text, media_type="application/x-bibtex; charset=utf-8", headers=headers)
+
+
+@router.get("/u/{username}/c/{slug}.json", name="collection_json")
+def as_json(
+    username: str, slug: str, session: SessionDep, settings: SettingsDep, viewer: CurrentUser
+) -> Response:
+    """The collection and its papers as JSON."""
+    found = _find(session, username, slug, viewer)
+    data = exports.collection_json(
+        found, collections.entries(session, found.collection.id), settings.base_url
+    )
+    return JSONResponse(data)
+
+
+@router.get("/u/{username}/c/{slug}/rss", name="collection_rss")
+def rss(
+    username: str, slug: str, session: SessionDep, settings: SettingsDep, viewer: CurrentUser
+) -> Response:
+    """RSS 2.0 of a collection: a new item each time a paper is added."""
+    found = _find(session, username, slug, viewer)
+    text = exports.collection_rss(
+        found,
+        collections.entries(session, found.collection.id)[:100],
+        base_url=settings.base_url,
+        site_name=settings.site_name,
+    )
+    return Response(text, media_type="application/rss+xml; charset=utf-8")
+
+
+@router.get("/u/{username}/c/{slug}", name="collection")
+def page(request: Request, username: str, slug: str, session: SessionDep, viewer: CurrentUser) -> Response:
+    """A collection's page: its papers with notes; its owner also gets the editing forms."""
+    found = _find(session, username, slug, viewer)
+    items = collections.entries(session, found.collection.id)
+    own = viewer is not None and viewer.id == found.collection.user_id
+    return render(request, "collection.html", {"c": found, "items": items, "own": own})

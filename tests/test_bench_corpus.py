@@ -1,0 +1,142 @@
+"""The benchmark corpus grower (bench/corpus.py): deterministic, valid records, no id collisions."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pytest
+
+from paperfeed.ingest.jsonl import JsonlSource, parse_jsonl_object
+from paperfeed.ingest.records import PaperRecord
+from paperfeed.ingest.report import validate
+
+DATA = Path(__file__).parent / "data"
+BENCH = Path(__file__).parent.parent / "bench" / "corpus.py"
+
+
+@pytest.fixture(scope="module")
+def corpus() -> ModuleType:
+    # bench/ is a folder of scripts, not a package: load the module from its file.
+    spec = importlib.util.spec_from_file_location("bench_corpus", BENCH)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_corpus"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def real(corpus: ModuleType) -> list[dict[str, object]]:
+    return corpus.read_jsonl(DATA / "jsonl" / "sample.jsonl")  # type: ignore[no-any-return]
+
+
+def test_growth_is_deterministic_and_seed_dependent(
+    corpus: ModuleType, real: list[dict[str, object]]
+) -> None:
+    one = list(corpus.corpus_objects(real, 300, seed=7))
+    two = list(corpus.corpus_objects(real, 300, seed=7))
+    other = list(corpus.corpus_objects(real, 300, seed=8))
+    assert one == two
+    assert one[: len(real)] == real  # the real records come first, untouched
+    assert one[len(real) :] != other[len(real) :]
+    # Any paper can be rebuilt alone from its index: slices need not start at 0.
+    grower = corpus.Grower(real, seed=7)
+    assert grower.paper(123) == one[len(real) + 123]
+
+
+def test_grown_papers_are_valid_records_with_unique_ids(
+    corpus: ModuleType, real: list[dict[str, object]]
+) -> None:
+    objs = list(corpus.corpus_objects(real, 500, seed=1))
+    records = [parse_jsonl_object(o, source="bench") for o in objs]
+    assert all(isinstance(r, PaperRecord) and validate(r) is None for r in records)
+    keys = [r.key for r in records]
+    assert len(set(keys)) == len(keys) == 500
+    real_sentences = {s for o in real for s in corpus.split_sentences(str(o["summary"] or ""))}
+    grower = corpus.Grower(real, seed=1)
+    for n, obj in enumerate(objs[len(real) :]):
+        # a grown abstract is real sentences joined by spaces; the first is its title donor's first one
+        rest = obj["summary"]
+        while rest:
+            head = next((s for s in real_sentences if rest == s or rest.startswith(s + " ")), None)
+            assert head is not None, rest[:80]
+            rest = rest[len(head) + 1 :]
+        donor = grower.donors(n)[0]
+        assert obj["summary"].startswith(grower.sentences[donor][0])
+        assert obj["title"] and obj["listing_date"]
+    assert len({o["title"] for o in objs[len(real) :]}) > 300  # recombined, not 450 copies of 49 titles
+
+
+def test_written_corpus_reads_back_through_the_ingest_source(
+    corpus: ModuleType, real: list[dict[str, object]], tmp_path: Path
+) -> None:
+    path = tmp_path / "grown.jsonl.gz"
+    assert corpus.write_jsonl_gz(corpus.corpus_objects(real, 120, seed=1), path) == 120
+    items = list(JsonlSource(path).records())
+    assert len(items) == 120
+
+
+def test_synthetic_ids(corpus: ModuleType) -> None:
+    assert corpus.synthetic_id(0) == "1501.00001"
+    assert corpus.synthetic_id(89_999) == "1501.90000"
+    assert corpus.synthetic_id(90_000) == "1502.00001"
+    assert corpus.synthetic_id(12 * 90_000) == "1601.00001"
+    with pytest.raises(ValueError):
+        corpus.synthetic_id(10 * 12 * 90_000)
+
+
+def test_derived_vectors_are_unit_and_keep_real_ones(corpus: ModuleType) -> None:
+    rng = np.random.default_rng(0)
+    real = {n: v / np.linalg.norm(v) for n, v in zip([0, 3, 5], rng.standard_normal((3, 16)), strict=True)}
+    cats = ["cs.AI", "cs.AI", "math.CO", "cs.AI", "cs.AI", "cs.AI", "math.CO"]
+    blocks = list(corpus.derive_vectors(cats, {k: v.astype(np.float32) for k, v in real.items()}, chunk=4))
+    assert [first for first, _ in blocks] == [0, 4]
+    out = np.concatenate([b for _, b in blocks])
+    assert out.shape == (7, 16) and out.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, rtol=1e-5)
+    for n, v in real.items():
+        np.testing.assert_allclose(out[n], v, rtol=1e-5)
+    again = np.concatenate([b for _, b in corpus.derive_vectors(cats, real, chunk=4)])
+    np.testing.assert_array_equal(out, again)
+
+
+def test_extend_database_appends_grown_papers_with_borrowed_bylines(
+    corpus: ModuleType, real: list[dict[str, object]], tmp_path: Path
+) -> None:
+    import sqlite3
+
+    from paperfeed.config import Settings
+    from paperfeed.db.engine import make_engine, make_sessionmaker
+    from paperfeed.db.migrate import upgrade
+    from paperfeed.ingest.store import store_records
+
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'pf.db'}", data_dir=tmp_path)
+    engine = make_engine(settings)
+    upgrade(engine)
+    store_records(make_sessionmaker(engine), JsonlSource(DATA / "jsonl" / "sample.jsonl").records())
+    engine.dispose()
+    conn = sqlite3.connect(tmp_path / "pf.db")
+    before = conn.execute("SELECT count(*) FROM papers").fetchone()[0]
+    assert corpus.extend_database(conn, real, 200, seed=3) == 200
+    rows = conn.execute(
+        "SELECT id, key, title, abstract FROM papers WHERE id > ? ORDER BY id", (before,)
+    ).fetchall()
+    assert len(rows) == 200 and len({r[1] for r in rows}) == 200
+    grower = corpus.Grower(real, seed=3)
+    for n, (pid, key, title, abstract) in enumerate(rows[:20]):
+        obj, _a, c = grower.paper_with_donors(n)
+        assert (key, title, abstract) == (obj["id"], obj["title"], obj["summary"])
+        byline = [
+            r[0]
+            for r in conn.execute(
+                "SELECT a.name FROM paper_authors pa JOIN authors a ON a.id = pa.author_id "
+                "WHERE pa.paper_id = ? ORDER BY pa.position",
+                (pid,),
+            )
+        ]
+        assert byline == (real[c]["authors"] or [])
+    conn.close()

@@ -1,0 +1,105 @@
+"""In chromium: subscribe from the daily page's footer, get the mail, confirm, and save preferences."""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+import uvicorn
+from playwright.sync_api import Browser, sync_playwright
+
+import webdata
+from paperfeed.config import Settings
+from paperfeed.mailsink import SmtpSink, free_port
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def server(settings: Settings, smtp_sink: SmtpSink) -> Iterator[str]:
+    """A real uvicorn server over a filled SQLite file, mailing to the loopback sink."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    app = webdata.filled_app(settings.model_copy(update={"base_url": base, "smtp_port": smtp_sink.port}))
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not srv.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.02)
+    yield base
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's chromium, headless."""
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package", pytrace=False)
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def test_subscribe_from_the_footer_confirm_and_choose(
+    server: str, browser: Browser, smtp_sink: SmtpSink
+) -> None:
+    page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone: the form must fit
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+
+    page.goto(f"{server}/papers?date=2026-05-29")
+    box = page.locator("footer form.subscribe-box")
+    assert box.is_visible()
+    box.locator("input[type=email]").fill("browser.reader@example.org")
+    box.locator("button[type=submit]").click()
+    page.wait_for_load_state()
+    assert page.locator("h1").inner_text() == "Check your inbox"
+
+    deadline = time.monotonic() + 10
+    while not smtp_sink.messages:
+        assert time.monotonic() < deadline, "no confirmation mail arrived"
+        time.sleep(0.05)
+    [mail] = smtp_sink.messages
+    assert mail.rcpt_tos == ["browser.reader@example.org"]
+    body = mail.message.get_body(preferencelist=("plain",))
+    assert body is not None
+    link = re.search(r"http://127\.0\.0\.1:\d+/subscribe/confirm\?token=[\w.-]+", body.get_content())
+    assert link and link.group(0).startswith(server)
+
+    page.goto(link.group(0))
+    assert page.locator("h1").inner_text() == "You are subscribed"
+    page.get_by_role("link", name="Set your preferences").click()
+    page.wait_for_load_state()
+    assert page.locator("h1").inner_text() == "Digest preferences"
+    page.get_by_label("Weekly, on Mondays (the previous week)").check()
+    page.locator("#pref-categories").fill("cs.CL cs.LG")
+    page.locator("#pref-searches").fill("retrieval augmented\nmixture of experts")
+    page.locator("#pref-max").fill("5")
+    page.get_by_role("button", name="Save preferences").click()
+    page.wait_for_load_state()
+    assert "Saved." in page.locator(".form-ok").inner_text()
+    assert page.locator("#pref-categories").input_value() == "cs.CL cs.LG"
+    assert page.locator("#pref-max").input_value() == "5"
+    assert page.get_by_label("Weekly, on Mondays (the previous week)").is_checked()
+    assert errors == []

@@ -1,0 +1,100 @@
+"""`paperfeed search`, `paperfeed reindex`, the keyword sync after `paperfeed ingest`, and the server's
+background maintainer picking up papers stored by another process."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+import searchkit as sk
+from paperfeed.app import create_app
+from paperfeed.cli import app
+from paperfeed.config import Settings
+from paperfeed.db.engine import make_engine, make_sessionmaker
+from paperfeed.db.migrate import upgrade
+from paperfeed.ingest.jsonl import parse_jsonl_object
+from paperfeed.ingest.store import store_records
+from paperfeed.search.keyword import current_generation
+
+runner = CliRunner()
+SAMPLE = Path(__file__).parent / "data" / "jsonl" / "sample.jsonl"
+
+
+def test_ingest_updates_the_index_beside_the_database_and_search_prints_a_table(tmp_path: Path) -> None:
+    db = tmp_path / "var" / "papers.db"
+    db.parent.mkdir()
+    result = runner.invoke(app, ["ingest", "jsonl", str(SAMPLE), "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    assert "search index: 49 papers indexed" in result.output
+    root = db.parent / "search" / "keyword"  # next to the database, not in the working directory
+    assert current_generation(root) is not None
+
+    result = runner.invoke(
+        app, ["search", "Gaussian splatting sensor simulation", "--db", str(db), "--mode", "keyword"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "2503.11731" in result.output and "keyword" in result.output
+    assert "Industrial-Grade Sensor" in result.output
+
+    result = runner.invoke(app, ["search", "astro-ph/9906432v1", "--db", str(db)])
+    assert result.exit_code == 0 and "astro-ph/9906432" in result.output and "id" in result.output
+
+    # A re-run changes nothing, so nothing is re-indexed.
+    result = runner.invoke(app, ["ingest", "jsonl", str(SAMPLE), "--db", str(db)])
+    assert "search index: 0 papers indexed" in result.output
+
+
+def test_search_rejects_bad_options_with_exit_2(tmp_path: Path) -> None:
+    db = tmp_path / "p.db"
+    runner.invoke(app, ["ingest", "jsonl", str(SAMPLE), "--db", str(db)])
+    for args in (["--mode", "fuzzy"], ["--from", "2026-02-30"], ["--window", "year"], ["--limit", "0"]):
+        result = runner.invoke(app, ["search", "galaxy", "--db", str(db), *args])
+        assert result.exit_code == 2, (args, result.output)
+
+
+def test_reindex_rebuilds_with_a_progress_bar(tmp_path: Path) -> None:
+    db = tmp_path / "p.db"
+    runner.invoke(app, ["ingest", "jsonl", str(SAMPLE), "--db", str(db)])
+    before = current_generation(tmp_path / "search" / "keyword")
+    result = runner.invoke(app, ["reindex", "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    assert "keyword index: 49 papers" in result.output and "49/49" in result.output
+    assert "vector index: 0 vectors" in result.output
+    after = current_generation(tmp_path / "search" / "keyword")
+    assert after is not None and after != before
+
+
+def test_the_server_keeps_its_index_in_sync(settings: Settings) -> None:
+    engine = make_engine(settings)
+    upgrade(engine)
+    factory = make_sessionmaker(engine)
+    objs = sk.sample_objects()
+    store_records(factory, [parse_jsonl_object(o) for o in objs[:-1]])
+    live = settings.model_copy(
+        update={"search_maintainer": True, "search_poll_s": 0.2, "search_embed_in_background": False}
+    )
+    newcomer = objs[-1]
+    with TestClient(create_app(live)) as client:
+        deadline = time.monotonic() + 20
+        while not client.get(
+            "/api/papers/search", params={"q": "Gaussian splatting", "mode": "keyword"}
+        ).json():
+            assert time.monotonic() < deadline, "the maintainer never built the index"
+            time.sleep(0.1)
+        title = str(newcomer["title"])
+        first = client.get("/api/papers/search", params={"q": title, "mode": "keyword", "limit": 1}).json()
+        assert not first or first[0]["title"] != title
+        # Another process (an ingest) stores a paper: the server finds it by itself soon after.
+        store_records(factory, [parse_jsonl_object(newcomer)])
+        while True:
+            found = client.get(
+                "/api/papers/search", params={"q": title, "mode": "keyword", "limit": 1}
+            ).json()
+            if found and found[0]["title"] == title:
+                break
+            assert time.monotonic() < deadline, "the maintainer never indexed the new paper"
+            time.sleep(0.1)
+    engine.dispose()
