@@ -154,7 +154,7 @@ def main() -> None:
     docs, queries, qrels = load_scifact(args.scifact)
     queries = {q: t for q, t in queries.items() if q in qrels}
     base = Settings()
-    workdir = args.workdir / f"scifact-v{BUILD_VERSION}-tb{base.search_title_boost}"
+    workdir = args.workdir / f"scifact-v{BUILD_VERSION}-tb{base.search_title_boost}-{base.embed_model}"
     settings = Settings(
         database_url=f"sqlite:///{workdir / 'paperfeed.db'}",
         data_dir=workdir,

@@ -80,16 +80,26 @@ class Steps:
         self.file = workdir / "build.json"
         self.done: dict[str, float] = json.loads(self.file.read_text()) if self.file.exists() else {}
         self.cached: set[str] = set(self.done)
+        self.only: set[str] | None = None
 
     def run(self, name: str, fn: Any) -> None:
+        if self.only is not None and name not in self.only:
+            return
+        if self.file.exists():  # another run may have built steps meanwhile (--steps runs in parallel)
+            self.done.update(json.loads(self.file.read_text()))
         if name in self.done:
             console.print(f"  {name}: cached ({self.done[name]:.1f} s when built)")
             return
         console.print(f"  {name}: building ...")
         t0 = time.perf_counter()
         fn()
-        self.done[name] = time.perf_counter() - t0
-        self.file.write_text(json.dumps(self.done, indent=1))
+        seconds = time.perf_counter() - t0
+        if self.file.exists():
+            self.done.update(json.loads(self.file.read_text()))
+        self.done[name] = seconds
+        tmp = self.file.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(self.done, indent=1))
+        tmp.replace(self.file)
         console.print(f"  {name}: {self.done[name]:.1f} s")
 
 
@@ -260,6 +270,7 @@ def build_size(label: str, size: int, args: argparse.Namespace) -> tuple[Path, S
     workdir.mkdir(parents=True, exist_ok=True)
     console.rule(f"{label}: {size:,} papers ({workdir})")
     steps = Steps(workdir)
+    steps.only = set(args.steps.split(",")) if args.steps else None
     settings = settings_for(workdir)
     synthetic = max(0, size - REAL_COUNT)
     if size < REAL_COUNT:
@@ -331,6 +342,7 @@ def main() -> None:
     parser.add_argument("--embed-texts", type=int, default=256, help="abstracts for embedding throughput")
     parser.add_argument("--quick", action="store_true", help="20k papers, 50 queries, no embedding bench")
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--steps", help="build only these steps (e.g. tantivy), then stop: parallel builds")
     parser.add_argument("--wait-94k", action="store_true", help=argparse.SUPPRESS)  # a parallel run builds it
     args = parser.parse_args()
 
@@ -347,6 +359,8 @@ def main() -> None:
         if label not in SIZES:
             raise SystemExit(f"unknown size {label!r}: expected one of {', '.join(SIZES)}")
         workdir, steps = build_size(label, SIZES[label], args)
+        if args.steps:
+            continue
         qs = queries_for(settings_for(workdir), n_queries + 20)
         job = {"queries": qs[20:], "warmup": qs[:20]}
         console.print(f"  measuring {len(job['queries'])} queries x 3 modes + FTS5 in a fresh process ...")
@@ -369,6 +383,8 @@ def main() -> None:
         }
         res["n_queries"] = len(job["queries"])
         results[label] = res
+    if not results:
+        return
     report(results)
     speed = [] if args.quick else embed_speed(args.data, args.embed_texts)
     if speed:

@@ -26,8 +26,9 @@ def card_titles(html: str) -> list[str]:
     return re.findall(r'<h2 class="title"><a href="([^"]+)">', html)
 
 
-def test_home_shows_the_latest_day(client: TestClient) -> None:
-    r = client.get("/")
+def test_daily_list_shows_the_latest_day(client: TestClient) -> None:
+    assert "Trending" in client.get("/").text  # / is the trending page (issue 5); the daily list is /papers
+    r = client.get("/papers")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
     assert "June 1, 2026" in r.text
     assert card_titles(r.text) == ["/papers/2606.00002", "/papers/2606.00001"]

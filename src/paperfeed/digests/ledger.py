@@ -127,7 +127,6 @@ class LedgerRow:
     claimed_by: str | None
     claimed_at: datetime | None
     last_error: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def recover(
@@ -386,7 +385,7 @@ def _rows(session: Session, cond: Any, *, limit: int = 10_000) -> list[LedgerRow
         .order_by(T.c.id)
         .limit(limit)
     )
-    return [LedgerRow(*row) for row in session.execute(stmt)]
+    return [LedgerRow(**row._asdict()) for row in session.execute(stmt)]
 
 
 def stored_picks(session: Session, send_id: int) -> list[tuple[int, str]]:

@@ -199,7 +199,7 @@ class PoliteClient:
                 continue
 
             status = response.status_code
-            if response.is_redirect:
+            if response.has_redirect_location:  # not 304 Not Modified, which has no Location
                 redirects += 1
                 if redirects > MAX_REDIRECTS:
                     raise HttpError(full_url, f"more than {MAX_REDIRECTS} redirects", status=status)

@@ -12,17 +12,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import case, delete, func, select, text
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from paperfeed.config import Settings
-from paperfeed.db.models import CodeLinkRow, Paper, PaperAuthor, Submission
+from paperfeed.db.models import Paper, PaperAuthor, Submission
 from paperfeed.ranking.models import TRENDING_SCORES, TrendingScoreRow
-from paperfeed.ranking.stars import repo_of, stars_gained_by_repo
+from paperfeed.ranking.signals import latest_listing_hours, paper_repos, signal_rows
+from paperfeed.ranking.stars import stars_gained_by_repo
 from paperfeed.ranking.trending import (
     WINDOW_DAYS,
     WINDOWS,
@@ -30,6 +30,7 @@ from paperfeed.ranking.trending import (
     TrendingParams,
     TrendingScore,
     Window,
+    score_arrays,
     trending_score,
 )
 
@@ -51,7 +52,6 @@ __all__ = [
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_HOUR = timedelta(hours=1)
 
 
 def _utc(value: datetime) -> datetime:
@@ -124,116 +124,6 @@ class WindowScores:
         return [int(x) for x in self.paper_id[idx]]
 
 
-def score_arrays(
-    *,
-    upvotes: I64,
-    local_votes: I64,
-    comments: I64,
-    stars_gained: I64,
-    listed_h: F64,
-    as_of: datetime,
-    params: TrendingParams,
-) -> tuple[F64, F64, F64, F64]:
-    """trending_score over arrays: (score, votes, comments, stars terms); the same formula, vectorised."""
-    now_h = (_utc(as_of) - _EPOCH) / _HOUR
-    age = np.maximum(now_h - listed_h, 0.0)
-    decay = (1.0 + age / params.age_scale_hours) ** -params.gravity
-    cap = 10**15
-    votes = np.clip(upvotes, 0, cap) + np.clip(local_votes, 0, cap)
-    v = params.w_votes * np.log1p(votes.astype(np.float64)) * decay
-    c = params.w_comments * np.log1p(np.clip(comments, 0, cap).astype(np.float64)) * decay
-    s = params.w_stars * np.log1p(np.clip(stars_gained, 0, cap).astype(np.float64)) * decay
-    return v + c + s, v, c, s
-
-
-def _epoch_hours(col: Any, dialect: str) -> Any:
-    """A date/timestamp column as hours since the epoch, computed by the database (no Python per row)."""
-    if dialect == "sqlite":
-        return (func.julianday(col) - 2440587.5) * 24.0
-    return func.extract("epoch", col) / 3600.0
-
-
-def _to_array(session: Session, stmt: Any, width: int) -> npt.NDArray[np.float64]:
-    """Run a numeric SELECT straight on the driver's cursor into a float array.
-
-    The values are ids, counts, dates and numbers only, rendered as SQL literals; skipping SQLAlchemy's Row
-    objects halves the CPU time of reading 94k papers.
-    """
-    conn = session.connection()
-    sql = str(stmt.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.execute(sql)
-        rows = cursor.fetchall()
-    finally:
-        cursor.close()
-    # Ids, counts and hours are all exact in float64 (ids and counts far below 2**53).
-    return np.array(rows, dtype=np.float64).reshape(len(rows), width)
-
-
-def _signal_rows(
-    session: Session, *, window: Window, until: date, eligible_only: bool, paper_ids: Sequence[int] | None
-) -> npt.NDArray[np.float64]:
-    """(id, upvotes, vote_count, comment_count, listed hours, has arXiv id) per paper, as one float array.
-
-    Eligible papers: listed hours = their latest listing in the window. Every paper (eligible_only=False):
-    the dump's listing date, else the published date; compute_window then replaces it by the latest listing
-    for the papers whose age matters (see _latest_listing_hours).
-    """
-    start, end = window_days(window, until)
-    dialect = session.get_bind().dialect.name
-    has_id = case((Paper.arxiv_id.is_(None), 0), else_=1)
-    counts = (Paper.id, Paper.upvotes, Paper.vote_count, Paper.comment_count)
-    if eligible_only:
-        listed = (
-            select(Submission.paper_id.label("pid"), func.max(Submission.day).label("day"))
-            .where(Submission.day.between(start, end))
-            .group_by(Submission.paper_id)
-            .subquery()
-        )
-        hours = _epoch_hours(listed.c.day, dialect)
-        stmt = select(*counts, hours, has_id).join(listed, listed.c.pid == Paper.id)
-    else:
-        hours = func.coalesce(
-            _epoch_hours(Paper.listing_date, dialect), _epoch_hours(Paper.published, dialect), 0.0
-        )
-        stmt = select(*counts, hours, has_id)  # a scan of ix_papers_trending_signals alone
-    if paper_ids is not None:
-        stmt = stmt.where(Paper.id.in_(list(paper_ids)))
-    return _to_array(session, stmt, 6)
-
-
-def _latest_listing_hours(session: Session, ids: Sequence[int], until: date) -> npt.NDArray[np.float64]:
-    """(paper id, hours of its latest listing on or before `until`) for the given papers that were listed."""
-    dialect = session.get_bind().dialect.name
-    parts = [np.zeros((0, 2))]
-    for i in range(0, len(ids), 900):  # SQLite's host-parameter limit
-        stmt = (
-            select(Submission.paper_id, _epoch_hours(func.max(Submission.day), dialect))
-            .where(Submission.paper_id.in_(list(ids[i : i + 900])), Submission.day <= until)
-            .group_by(Submission.paper_id)
-        )
-        parts.append(_to_array(session, stmt, 2))
-    return np.concatenate(parts)
-
-
-def _paper_repos(session: Session, ids: I64, *, all_papers: bool) -> dict[int, list[str]]:
-    stmt = select(CodeLinkRow.paper_id, CodeLinkRow.url).where(CodeLinkRow.kind == "github")
-    rows: list[Any] = []
-    if all_papers:
-        rows = list(session.execute(stmt))
-    else:
-        id_list = [int(x) for x in ids]
-        for i in range(0, len(id_list), 900):  # SQLite's host-parameter limit
-            rows.extend(session.execute(stmt.where(CodeLinkRow.paper_id.in_(id_list[i : i + 900]))))
-    repos: dict[int, list[str]] = {}
-    for pid, url in rows:
-        repo = repo_of(url)
-        if repo is not None:
-            repos.setdefault(int(pid), []).append(repo)
-    return repos
-
-
 def compute_window(
     session: Session,
     *,
@@ -248,7 +138,10 @@ def compute_window(
     window = check_window(window)
     until = until or latest_until(session, now) or (_utc(now).date() if now else date.today())
     as_of = as_of_for(until, now)
-    rows = _signal_rows(session, window=window, until=until, eligible_only=eligible_only, paper_ids=paper_ids)
+    start_day, end_day = window_days(window, until)
+    rows = signal_rows(
+        session, start=start_day, end=end_day, eligible_only=eligible_only, paper_ids=paper_ids
+    )
     n = rows.shape[0]
     ids = rows[:, 0].astype(np.int64)
     upvotes = rows[:, 1].astype(np.int64)
@@ -258,7 +151,7 @@ def compute_window(
     has_id = rows[:, 5].astype(np.int64)
 
     gained = np.zeros(n, dtype=np.int64)
-    repos = _paper_repos(session, ids, all_papers=not eligible_only and paper_ids is None)
+    repos = paper_repos(session, ids, all_papers=not eligible_only and paper_ids is None)
     if repos:
         start = as_of - timedelta(days=WINDOW_DAYS[window])
         wanted = sorted({r for rs in repos.values() for r in rs})
@@ -278,7 +171,7 @@ def compute_window(
         need = np.flatnonzero((upvotes > 0) | (local > 0) | (comments > 0) | (gained > 0))
         if paper_ids is not None:
             need = np.arange(n)
-        found = _latest_listing_hours(session, [int(x) for x in ids[need]], until)
+        found = latest_listing_hours(session, [int(x) for x in ids[need]], until)
         if found.size:
             pos = np.searchsorted(ids, found[:, 0].astype(np.int64), sorter=np.argsort(ids))
             listed_h[np.argsort(ids)[pos]] = found[:, 1]

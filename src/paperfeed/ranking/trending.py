@@ -5,14 +5,18 @@
 
 Hacker News's gravity with log-damped signals: see docs/trending.md for the reasoning. Each term's
 contribution is its damped signal times the same decay, so the contributions sum to the score.
+`score_arrays` is the same formula over numpy arrays (the recompute of every paper); a test keeps them equal.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+import numpy.typing as npt
 
 if TYPE_CHECKING:
     from paperfeed.config import Settings
@@ -26,6 +30,7 @@ __all__ = [
     "TrendingScore",
     "Window",
     "age_hours",
+    "score_arrays",
     "trending_score",
 ]
 
@@ -35,6 +40,9 @@ WINDOW_DAYS: dict[Window, int] = {"day": 1, "week": 7, "month": 30}
 
 # Counts beyond this are clamped: no real paper comes near it, and it keeps every float finite.
 _MAX_COUNT = 10**15
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,3 +148,26 @@ def trending_score(signals: Signals, now: datetime, params: TrendingParams) -> T
     v, c, s = terms
     # The same left-to-right sum the vectorised version does, so both agree to the last bit of each term.
     return TrendingScore(v.contribution + c.contribution + s.contribution, (v, c, s), age, decay)
+
+
+def score_arrays(
+    *,
+    upvotes: I64,
+    local_votes: I64,
+    comments: I64,
+    stars_gained: I64,
+    listed_h: F64,
+    as_of: datetime,
+    params: TrendingParams,
+) -> tuple[F64, F64, F64, F64]:
+    """trending_score over arrays: (score, votes, comments, stars terms); the same formula, vectorised."""
+    as_of = as_of.replace(tzinfo=UTC) if as_of.tzinfo is None else as_of  # naive means UTC here
+    now_h = (as_of - _EPOCH) / timedelta(hours=1)
+    age = np.maximum(now_h - listed_h, 0.0)
+    decay = (1.0 + age / params.age_scale_hours) ** -params.gravity
+    cap = _MAX_COUNT
+    votes = np.clip(upvotes, 0, cap) + np.clip(local_votes, 0, cap)
+    v = params.w_votes * np.log1p(votes.astype(np.float64)) * decay
+    c = params.w_comments * np.log1p(np.clip(comments, 0, cap).astype(np.float64)) * decay
+    s = params.w_stars * np.log1p(np.clip(stars_gained, 0, cap).astype(np.float64)) * decay
+    return v + c + s, v, c, s

@@ -12,6 +12,7 @@ quality for little speed (docs/embeddings.md has the measurements).
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -188,14 +189,20 @@ def build_fast_model(shipped: Path, out_dir: Path) -> Path:
         onnx.save(fused_graph(onnx.load(str(shipped))), str(fp32))
         q = Path(tmp) / "fast.onnx"
         keep_fp32 = ["emb"] + [f"ffb{i}" for i in range(LAYERS)]
-        quantize_dynamic(
-            fp32,
-            q,
-            weight_type=QuantType.QInt8,
-            per_channel=True,
-            nodes_to_exclude=keep_fp32,
-            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
-        )
+        root = logging.getLogger()
+        level = root.level
+        root.setLevel(logging.ERROR)  # the quantiser logs a generic "consider pre-processing" hint to root
+        try:
+            quantize_dynamic(
+                fp32,
+                q,
+                weight_type=QuantType.QInt8,
+                per_channel=True,
+                nodes_to_exclude=keep_fp32,
+                extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+            )
+        finally:
+            root.setLevel(level)
         digest = hashlib.sha256(q.read_bytes()).hexdigest()
         os.replace(q, target)
         # The sidecar is written last: a file without one is an unfinished build and is built again.

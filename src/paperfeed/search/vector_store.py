@@ -190,10 +190,12 @@ def sync_vector_index(
     model: str = MODEL_NAME,
     progress: Progress | None = None,
     save: bool = True,
+    save_interval_s: float = 60.0,
 ) -> int:
     """Add stored vectors newer than the index's cursor, drop ids gone from the DB; returns how many added.
 
-    The cursor (newest created_at seen) lives in the index's sidecar; the index is saved when it changed.
+    The cursor (newest created_at seen) lives in the index's sidecar; the index is saved when it changed
+    and its last save is at least save_interval_s old (call index.save() at shutdown to keep the rest).
     """
     if index.meta.get("model") not in (None, model):
         index.remove(index.ids())  # another model's vectors are not comparable: start over
@@ -202,6 +204,7 @@ def sync_vector_index(
     cursor = _aware(datetime.fromisoformat(raw)) - SYNC_OVERLAP if raw else None
     newest = _aware(datetime.fromisoformat(raw)) if raw else None
     added = 0
+    full = len(index) == 0
     after: tuple[datetime, int] | None = None
     with session_factory() as session:
         while True:
@@ -225,7 +228,8 @@ def sync_vector_index(
                 break
             ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
             vecs = np.stack([decode_vector(r[1]) for r in rows])
-            mask = _changed(index, ids, vecs) if len(index) else np.ones(len(rows), dtype=bool)
+            # A first (or rebuilding) sync has nothing to compare against: skip the per-id check.
+            mask = np.ones(len(rows), dtype=bool) if full else _changed(index, ids, vecs)
             if mask.any():
                 added += index.add(ids[mask], vecs[mask])
             last = _aware(rows[-1][2])
@@ -246,7 +250,10 @@ def sync_vector_index(
     if newest is not None:
         index.meta["cursor"] = newest.isoformat()
     index.meta["model"] = model
-    if save and (index.dirty or index.meta.get("cursor") != raw):
+    # At 1M papers the file is ~1 GB: a sync every few seconds must not rewrite it every time. The DB is
+    # the truth, so changes not saved yet are only re-synced (from the older saved cursor) after a crash.
+    changed = index.dirty or index.meta.get("cursor") != raw
+    if save and changed and index.seconds_since_save() >= save_interval_s:
         index.save()
     return added
 

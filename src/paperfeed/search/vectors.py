@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -18,6 +20,13 @@ VectorDType = Literal["f16", "i8"]
 
 class VectorIndexError(RuntimeError):
     """The index file cannot be used as asked (wrong dimension or type, unreadable, read-only view)."""
+
+
+def _import_onnxruntime_first() -> None:
+    # With the pinned wheels, importing onnxruntime after usearch's compiled module segfaults the process
+    # (`python -c "import usearch.compiled; import onnxruntime"`); the other order is fine. The embedder
+    # imports onnxruntime lazily, so whoever opens an index first must take it in first.
+    import onnxruntime  # type: ignore[import-untyped]  # noqa: F401
 
 
 def default_index_path(settings: Settings) -> Path:
@@ -49,6 +58,8 @@ class VectorIndex:
         self.meta = meta
         self._lock = threading.RLock()
         self._dirty = False
+        # A new index has never been saved: its first save is always due.
+        self.saved_at = time.monotonic() if path.exists() else -math.inf
 
     @classmethod
     def open(
@@ -63,6 +74,7 @@ class VectorIndex:
         view: bool = False,
     ) -> VectorIndex:
         """Load the index at path, or create an empty one; view=True memory-maps it read-only."""
+        _import_onnxruntime_first()
         from usearch.index import Index
 
         path = Path(path)
@@ -236,6 +248,11 @@ class VectorIndex:
             _write_atomic(_meta_path(self.path), json.dumps(meta, sort_keys=True))
             self.meta = meta
             self._dirty = False
+            self.saved_at = time.monotonic()
+
+    def seconds_since_save(self) -> float:
+        """Seconds since this object last saved (or loaded) the file; infinite if never."""
+        return time.monotonic() - self.saved_at
 
 
 def _fsync(path: Path) -> None:
