@@ -86,6 +86,11 @@ def test_home_is_the_trending_page_with_tabs(client: TestClient) -> None:
     for win in ("day", "week", "month"):
         assert f'href="/trending?window={win}"' in r.text
     assert re.search(r'<a href="/trending\?window=week" class="active" aria-current="page">Week</a>', r.text)
+    # Every card carries a working upvote form (the card macro is imported with the page's context).
+    assert len(
+        re.findall(r'<form class="vote-form" method="post" action="/papers/[^"]+/vote">', r.text)
+    ) == len(card_links(r.text))
+    assert 'name="csrf_token" value="' in r.text
     # The daily list moved to /papers and still works.
     daily = client.get("/papers")
     assert daily.status_code == 200 and "Daily Papers" in daily.text

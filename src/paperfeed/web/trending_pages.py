@@ -11,6 +11,7 @@ from starlette.responses import Response
 
 from paperfeed import feed
 from paperfeed.api.deps import SessionDep, SettingsDep
+from paperfeed.community.votes import voted_ids
 from paperfeed.config import Settings
 from paperfeed.ranking import service
 from paperfeed.ranking.trending import WINDOWS, TrendingParams
@@ -49,6 +50,8 @@ def trending_page(
         limit=limit,
     )
     start = service.window_days(ranked.window, ranked.until)[0] if ranked.until else None
+    user = getattr(request.state, "user", None)  # which cards show as upvoted
+    my_votes = voted_ids(session, user.id if user else None, [i.submission.paper.id for i in ranked.items])
     return render(
         request,
         "trending.html",
@@ -60,6 +63,7 @@ def trending_page(
             "page": p,
             "limit": limit,
             "params": TrendingParams.from_settings(settings),
+            "my_votes": my_votes,
         },
     )
 
