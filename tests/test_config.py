@@ -57,3 +57,10 @@ def test_importing_the_package_builds_nothing() -> None:
         for value in vars(module).values():
             assert not isinstance(value, Settings)
     assert not hasattr(paperfeed.app, "app")
+
+
+def test_data_dir_defaults_to_the_sqlite_files_directory(tmp_path: Path) -> None:
+    db = tmp_path / "sub" / "papers.db"
+    assert Settings(database_url=f"sqlite:///{db}").data_dir == db.parent
+    assert Settings(database_url=f"sqlite:///{db}", data_dir=tmp_path).data_dir == tmp_path  # explicit wins
+    assert Settings(database_url="postgresql+psycopg://u@h/db").data_dir == Path(".")

@@ -14,7 +14,7 @@ from paperfeed.digests.periods import Period, PeriodError, due, parse_period, pe
 from paperfeed.digests.select import CodeLink, DigestPaper, Pick, SelectionContext, load_papers, select_digest
 
 DAY = Period.day(date(2026, 11, 27))
-SETTINGS = Settings()
+SETTINGS = Settings(secret_key="test-only-secret")  # nothing written to the working directory
 
 
 def paper(

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -25,7 +25,9 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL of the database: a SQLite file (default) or postgresql+psycopg://...",
     )
     data_dir: Path = Field(
-        Path("."), description="Directory for derived files (search indexes) next to the database."
+        Path("."),
+        description="Directory for derived files (search indexes, secret key, job queue, outbox). "
+        "Default: the SQLite file's directory (the current directory for PostgreSQL).",
     )
     site_name: str = Field("paperfeed", description="Name shown in the page header, feeds and mail.")
     base_url: str = Field(
@@ -346,6 +348,15 @@ class Settings(BaseSettings):
         if toml_path:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(toml_path)))
         return tuple(sources)
+
+    @model_validator(mode="after")
+    def _data_dir_beside_the_database(self) -> Settings:
+        """Unless set, data_dir is the SQLite file's directory: derived files live beside their database."""
+        if "data_dir" not in self.model_fields_set and self.database_url.startswith("sqlite:///"):
+            path = self.database_url.removeprefix("sqlite:///").split("?", 1)[0]
+            if path and path != ":memory:":
+                self.data_dir = Path(path).resolve().parent
+        return self
 
     @property
     def is_sqlite(self) -> bool:
