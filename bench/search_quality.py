@@ -40,7 +40,7 @@ from paperfeed.text.clean import clean_block, clean_line
 BUILD_VERSION = 1
 PUBLISHED = {"keyword": ("BM25 (BEIR)", 0.665), "semantic": ("all-MiniLM-L6-v2 (BEIR)", 0.645)}
 GOAL = 0.72
-console = Console()
+console = Console(width=150)
 
 
 def load_scifact(folder: Path) -> tuple[list[dict[str, str]], dict[str, str], dict[str, dict[str, int]]]:

@@ -63,7 +63,7 @@ TYPED = [
     "gravitational waves neutron star",
     "2503.11731",
 ]
-console = Console()
+console = Console(width=150)
 
 
 def settings_for(workdir: Path) -> Settings:

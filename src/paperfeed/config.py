@@ -129,10 +129,12 @@ class Settings(BaseSettings):
         None, description="Directory of the tantivy keyword index (default: data_dir/search/keyword)."
     )
     search_rrf_k: float = Field(
-        60.0, gt=0, description="k of reciprocal rank fusion: score = sum of weight / (k + rank)."
+        10.0,
+        gt=0,
+        description="k of reciprocal rank fusion: score = sum of weight / (k + rank) (10: best on SciFact).",
     )
     search_keyword_weight: float = Field(
-        1.0, ge=0, description="Weight of the keyword (BM25) ranking in hybrid fusion."
+        1.2, ge=0, description="Weight of the keyword (BM25) ranking in hybrid fusion (1.2: best on SciFact)."
     )
     search_semantic_weight: float = Field(
         1.0, ge=0, description="Weight of the semantic (vector) ranking in hybrid fusion."
