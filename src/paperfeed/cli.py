@@ -144,6 +144,10 @@ def demo(
 
     Path(db).parent.mkdir(parents=True, exist_ok=True)
     settings = _settings(db, demo=True, port=port, data_dir=Path(db).parent.resolve())
+    if "trending_default_window" not in settings.model_fields_set:
+        # The bundled papers with votes (Hugging Face's) are three weeks older than the newest listing:
+        # the demo opens on the month so its landing page shows them.
+        settings = settings.model_copy(update={"trending_default_window": "month"})
     factory = _ready(settings)
     if is_empty(factory):
         run_ingest(settings, demo_items(), label="demo papers", factory=factory)

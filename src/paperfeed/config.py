@@ -134,7 +134,7 @@ class Settings(BaseSettings):
         description="k of reciprocal rank fusion: score = sum of weight / (k + rank) (10: best on SciFact).",
     )
     search_keyword_weight: float = Field(
-        1.2, ge=0, description="Weight of the keyword (BM25) ranking in hybrid fusion (1.2: best on SciFact)."
+        1.5, ge=0, description="Weight of the keyword (BM25) ranking in hybrid fusion (1.5: best on SciFact)."
     )
     search_semantic_weight: float = Field(
         1.0, ge=0, description="Weight of the semantic (vector) ranking in hybrid fusion."
