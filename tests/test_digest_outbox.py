@@ -99,6 +99,22 @@ def test_hostile_mail_is_escaped_in_the_outbox(
     assert found is not None and found[0]["Subject"] == "<script>alert(1)</script>"
 
 
+def test_outbox_links_leave_sentence_punctuation_out(
+    demo_site: tuple[TestClient, MaildirSink], settings: Settings
+) -> None:
+    client, sink = demo_site
+    s = settings.model_copy(update={"smtp_port": sink.port})
+    text = (
+        "You subscribed at http://127.0.0.1:8000. Settings: http://127.0.0.1:8000/preferences?token=abc, bye."
+    )
+    send_message(s, new_message(s, to="a@example.org", subject="links", text=text))
+    [entry] = list_outbox(outbox_dir(settings))
+    view = client.get(f"/dev/outbox/{entry.key}").text
+    assert '<a href="http://127.0.0.1:8000"' in view
+    assert '<a href="http://127.0.0.1:8000/preferences?token=abc"' in view
+    assert not re.findall(r'<a href="https?://[^"]*[.,;:]"', view)
+
+
 def test_demo_sink_takes_a_free_port_and_files_mail(settings: Settings) -> None:
     first, s1 = start_demo_sink(settings)
     try:

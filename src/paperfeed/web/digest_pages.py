@@ -207,7 +207,8 @@ def outbox_message(request: Request, settings: SettingsDep, key: str) -> Respons
     html = msg.get_body(preferencelist=("html",))
     text_body = text.get_content() if text is not None else None
     # The text part's links as real links, so the demo's confirm/preferences links are one click away.
-    urls: list[str] = re.findall(r"https?://[^\s<>\"']+", text_body or "")
+    # (Sentence punctuation after a URL is not part of it: "subscribed at http://host:8000." links the host.)
+    urls = [u.rstrip(".,;:!?)") for u in re.findall(r"https?://[^\s<>\"']+", text_body or "")]
     context: dict[str, Any] = {
         "entries": None,
         "key": key,
