@@ -7,11 +7,11 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from paperfeed import feed
-from paperfeed.api.deps import SessionDep, SettingsDep
+from paperfeed.api.deps import SessionDep, SettingsDep, refused, session_factory
 from paperfeed.api.schemas import ErrorOut
 from paperfeed.community import collections, exports
 from paperfeed.community.account_models import User
@@ -26,15 +26,6 @@ ERRORS: dict[int | str, dict[str, object]] = {
     401: {"model": ErrorOut, "description": "No or invalid API token."},
     404: {"model": ErrorOut, "description": "No such collection (or not yours), or no such paper."},
 }
-
-
-def _factory(request: Request) -> sessionmaker[Session]:
-    made: sessionmaker[Session] = request.app.state.sessionmaker
-    return made
-
-
-def _fail(exc: CommunityError) -> HTTPException:
-    return HTTPException(exc.status, str(exc))
 
 
 class CollectionIn(BaseModel):
@@ -105,14 +96,14 @@ def create(request: Request, body: CollectionIn, settings: SettingsDep, user: Ap
     """Create a collection; its slug is derived from the name."""
     try:
         made = collections.create_collection(
-            _factory(request),
+            session_factory(request),
             user_id=user.id,
             name=body.name,
             description=body.description,
             public=body.public,
         )
     except CommunityError as exc:
-        raise _fail(exc) from None
+        raise refused(exc) from None
     return _out(collections.Summary(made, user.username, 0), settings.base_url)
 
 
@@ -130,7 +121,7 @@ def patch(
     """Rename, describe, publish or unpublish."""
     try:
         collections.update_collection(
-            _factory(request),
+            session_factory(request),
             user_id=user.id,
             collection_id=collection_id,
             name=body.name,
@@ -138,8 +129,8 @@ def patch(
             public=body.public,
         )
     except CommunityError as exc:
-        raise _fail(exc) from None
-    with _factory(request)() as session:
+        raise refused(exc) from None
+    with session_factory(request)() as session:
         return _out(_mine(session, user, collection_id), settings.base_url)
 
 
@@ -149,9 +140,9 @@ def patch(
 def remove(request: Request, collection_id: int, user: ApiUser) -> Response:
     """Delete the collection (the papers stay)."""
     try:
-        collections.delete_collection(_factory(request), user_id=user.id, collection_id=collection_id)
+        collections.delete_collection(session_factory(request), user_id=user.id, collection_id=collection_id)
     except CommunityError as exc:
-        raise _fail(exc) from None
+        raise refused(exc) from None
     return Response(status_code=204)
 
 
@@ -177,7 +168,7 @@ def put_paper(
     session.close()
     try:
         collections.add_paper(
-            _factory(request),
+            session_factory(request),
             user_id=user.id,
             collection_id=collection_id,
             paper_id=paper.id,
@@ -185,7 +176,7 @@ def put_paper(
             max_items=settings.collection_max_items,
         )
     except CommunityError as exc:
-        raise _fail(exc) from None
+        raise refused(exc) from None
     return Response(status_code=204)
 
 
@@ -205,10 +196,10 @@ def delete_paper(
     session.close()
     try:
         collections.remove_paper(
-            _factory(request), user_id=user.id, collection_id=collection_id, paper_id=paper.id
+            session_factory(request), user_id=user.id, collection_id=collection_id, paper_id=paper.id
         )
     except CommunityError as exc:
-        raise _fail(exc) from None
+        raise refused(exc) from None
     return Response(status_code=204)
 
 

@@ -10,12 +10,12 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from paperfeed import feed
 from paperfeed.api.collection_routes import router as collection_router
-from paperfeed.api.deps import SessionDep, SettingsDep
+from paperfeed.api.deps import SessionDep, SettingsDep, refused, session_factory
 from paperfeed.api.schemas import ErrorOut
 from paperfeed.community import comments, submissions, votes
 from paperfeed.community.deps import ApiModerator, ApiUser, ApiVerifiedUser, CurrentUser
@@ -35,15 +35,6 @@ ERRORS: dict[int | str, dict[str, object]] = {
     404: {"model": ErrorOut, "description": "No such paper or comment."},
     429: {"model": ErrorOut, "description": "Too many submissions or comments; see Retry-After."},
 }
-
-
-def _factory(request: Request) -> sessionmaker[Session]:
-    made: sessionmaker[Session] = request.app.state.sessionmaker
-    return made
-
-
-def _fail(exc: CommunityError) -> HTTPException:
-    return HTTPException(exc.status, str(exc))
 
 
 def _paper(session: Session, paper_id: str) -> Paper:
@@ -136,9 +127,9 @@ def _vote(request: Request, session: Session, paper_id: str, user_id: int, voted
     paper = _paper(session, paper_id)
     session.close()
     try:
-        state = votes.set_vote(_factory(request), user_id=user_id, paper_id=paper.id, voted=voted)
+        state = votes.set_vote(session_factory(request), user_id=user_id, paper_id=paper.id, voted=voted)
     except CommunityError as exc:
-        raise _fail(exc) from None
+        raise refused(exc) from None
     return VoteOut(paperId=paper.key, voted=state.voted, upvotes=state.total, voteCount=state.vote_count)
 
 
@@ -179,7 +170,7 @@ def post_comment(
     spend(request, settings, "comment", user)
     try:
         new_id = comments.create_comment(
-            _factory(request),
+            session_factory(request),
             user_id=user.id,
             paper_id=paper.id,
             body=body.body,
@@ -187,8 +178,8 @@ def post_comment(
             max_chars=settings.comment_max_chars,
         )
     except CommunityError as exc:
-        raise _fail(exc) from None
-    with _factory(request)() as fresh:
+        raise refused(exc) from None
+    with session_factory(request)() as fresh:
         return _comment_out(_find(comments.thread(fresh, paper.id), new_id))
 
 
@@ -209,14 +200,14 @@ def edit_comment(
     """Replace the body; only the author may."""
     try:
         comments.edit_comment(
-            _factory(request),
+            session_factory(request),
             user_id=user.id,
             comment_id=comment_id,
             body=body.body,
             max_chars=settings.comment_max_chars,
         )
     except CommunityError as exc:
-        raise _fail(exc) from None
+        raise refused(exc) from None
     return Response(status_code=204)
 
 
@@ -224,9 +215,9 @@ def edit_comment(
 def delete_comment(request: Request, comment_id: int, user: ApiUser) -> Response:
     """Delete a comment: its author or a moderator."""
     try:
-        comments.delete_comment(_factory(request), user_id=user.id, comment_id=comment_id)
+        comments.delete_comment(session_factory(request), user_id=user.id, comment_id=comment_id)
     except CommunityError as exc:
-        raise _fail(exc) from None
+        raise refused(exc) from None
     return Response(status_code=204)
 
 
@@ -234,9 +225,11 @@ def delete_comment(request: Request, comment_id: int, user: ApiUser) -> Response
 def hide_comment(request: Request, comment_id: int, body: HideIn, user: ApiModerator) -> Response:
     """Hide a comment or show it again; moderators only."""
     try:
-        comments.set_hidden(_factory(request), user_id=user.id, comment_id=comment_id, hidden=body.hidden)
+        comments.set_hidden(
+            session_factory(request), user_id=user.id, comment_id=comment_id, hidden=body.hidden
+        )
     except CommunityError as exc:
-        raise _fail(exc) from None
+        raise refused(exc) from None
     return Response(status_code=204)
 
 
@@ -251,9 +244,11 @@ def submit(request: Request, body: SubmitIn, settings: SettingsDep, user: ApiVer
     try:
         submissions.extract_arxiv_id(body.arxiv)  # refused input costs no quota
         spend(request, settings, "submit", user)
-        done = submissions.submit_paper(_factory(request), settings, text=body.arxiv, username=user.username)
+        done = submissions.submit_paper(
+            session_factory(request), settings, text=body.arxiv, username=user.username
+        )
     except CommunityError as exc:
-        raise _fail(exc) from None
+        raise refused(exc) from None
     return SubmittedOut(paperId=done.key, title=done.title, day=done.day.isoformat(), fetched=done.fetched)
 
 

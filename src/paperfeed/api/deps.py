@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session, sessionmaker
 
+from paperfeed.community.errors import CommunityError
 from paperfeed.config import Settings
 
 
@@ -17,11 +18,21 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
+def session_factory(request: Request) -> sessionmaker[Session]:
+    """The app's session factory (services that write open their own transactions from it)."""
+    factory: sessionmaker[Session] = request.app.state.sessionmaker
+    return factory
+
+
 def get_session(request: Request) -> Iterator[Session]:
     """A read session for one request, closed when the response is done."""
-    factory: sessionmaker[Session] = request.app.state.sessionmaker
-    with factory() as session:
+    with session_factory(request)() as session:
         yield session
+
+
+def refused(exc: CommunityError) -> HTTPException:
+    """A service's refusal as an HTTP error: an error page on the site, {"error": ...} under /api."""
+    return HTTPException(exc.status, str(exc))
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

@@ -9,11 +9,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Request
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from paperfeed import feed
-from paperfeed.api.deps import SessionDep, SettingsDep
+from paperfeed.api.deps import SessionDep, SettingsDep, refused, session_factory
 from paperfeed.community import collections, exports
 from paperfeed.community.account_models import User
 from paperfeed.community.deps import CurrentUser, RequireUser, safe_next
@@ -27,15 +27,6 @@ router = APIRouter(include_in_schema=False)
 Name = Annotated[str, Form(max_length=1000)]
 Long = Annotated[str, Form(max_length=10_000)]
 Flag = Annotated[str, Form(max_length=8)]
-
-
-def _factory(request: Request) -> sessionmaker[Session]:
-    made: sessionmaker[Session] = request.app.state.sessionmaker
-    return made
-
-
-def _fail(exc: CommunityError) -> HTTPException:
-    return HTTPException(exc.status, str(exc))
 
 
 def collection_path(owner: str, slug: str) -> str:
@@ -82,18 +73,18 @@ def create(
     session.close()
     try:
         made = collections.create_collection(
-            _factory(request), user_id=user.id, name=name, description=description, public=bool(public)
+            session_factory(request), user_id=user.id, name=name, description=description, public=bool(public)
         )
         if paper_id is not None:
             collections.add_paper(
-                _factory(request),
+                session_factory(request),
                 user_id=user.id,
                 collection_id=made.id,
                 paper_id=paper_id,
                 max_items=settings.collection_max_items,
             )
     except CommunityError as exc:
-        raise _fail(exc) from None
+        raise refused(exc) from None
     target = collection_path(user.username, made.slug)
     return RedirectResponse(safe_next(next, target) if paper_id else target, status_code=303)
 
@@ -111,7 +102,7 @@ def edit(
     """Rename, describe, publish or unpublish a collection (its address stays)."""
     try:
         row = collections.update_collection(
-            _factory(request),
+            session_factory(request),
             user_id=user.id,
             collection_id=collection_id,
             name=name,
@@ -119,7 +110,7 @@ def edit(
             public=bool(public),
         )
     except CommunityError as exc:
-        raise _fail(exc) from None
+        raise refused(exc) from None
     return RedirectResponse(collection_path(user.username, row.slug), status_code=303)
 
 
@@ -127,9 +118,9 @@ def edit(
 def delete(request: Request, collection_id: int, _csrf: CsrfDep, user: RequireUser) -> Response:
     """Delete a collection (the papers stay on the site)."""
     try:
-        collections.delete_collection(_factory(request), user_id=user.id, collection_id=collection_id)
+        collections.delete_collection(session_factory(request), user_id=user.id, collection_id=collection_id)
     except CommunityError as exc:
-        raise _fail(exc) from None
+        raise refused(exc) from None
     return RedirectResponse("/collections", status_code=303)
 
 
@@ -151,7 +142,7 @@ def add(
     session.close()
     try:
         collections.add_paper(
-            _factory(request),
+            session_factory(request),
             user_id=user.id,
             collection_id=collection_id,
             paper_id=paper_id,
@@ -159,7 +150,7 @@ def add(
             max_items=settings.collection_max_items,
         )
     except CommunityError as exc:
-        raise _fail(exc) from None
+        raise refused(exc) from None
     return RedirectResponse(safe_next(next, target), status_code=303)
 
 
@@ -179,7 +170,7 @@ def note(
     session.close()
     try:
         collections.add_paper(
-            _factory(request),
+            session_factory(request),
             user_id=user.id,
             collection_id=collection_id,
             paper_id=paper_id,
@@ -187,7 +178,7 @@ def note(
             max_items=settings.collection_max_items,
         )
     except CommunityError as exc:
-        raise _fail(exc) from None
+        raise refused(exc) from None
     return RedirectResponse(f"{target}#p{paper_id}", status_code=303)
 
 
@@ -206,10 +197,10 @@ def remove(
     session.close()
     try:
         collections.remove_paper(
-            _factory(request), user_id=user.id, collection_id=collection_id, paper_id=paper_id
+            session_factory(request), user_id=user.id, collection_id=collection_id, paper_id=paper_id
         )
     except CommunityError as exc:
-        raise _fail(exc) from None
+        raise refused(exc) from None
     return RedirectResponse(safe_next(next, target), status_code=303)
 
 
@@ -220,7 +211,7 @@ def _find(session: Session, username: str, slug: str, viewer: User | None) -> co
     try:
         return collections.find_collection(session, username, slug, viewer_id=viewer.id if viewer else None)
     except CommunityError as exc:
-        raise _fail(exc) from None
+        raise refused(exc) from None
 
 
 @router.get("/u/{username}/c/{slug}.bib", name="collection_bib")

@@ -12,11 +12,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from paperfeed import feed
-from paperfeed.api.deps import SessionDep, SettingsDep
+from paperfeed.api.deps import SessionDep, SettingsDep, refused, session_factory
 from paperfeed.community import collections, comments, profiles, quotas, ratelimit, submissions, votes
 from paperfeed.community.account_models import User
 from paperfeed.community.deps import CurrentUser, RequireUser, RequireVerifiedUser, safe_next
@@ -34,21 +34,10 @@ Text = Annotated[str, Form(max_length=20_000)]
 Short = Annotated[str, Form(max_length=2000)]
 
 
-def factory(request: Request) -> sessionmaker[Session]:
-    """The app's session factory (services open their own transactions)."""
-    made: sessionmaker[Session] = request.app.state.sessionmaker
-    return made
-
-
-def fail(exc: CommunityError) -> HTTPException:
-    """A service refusal as an HTTP error: an error page here, {"error": ...} under /api."""
-    return HTTPException(exc.status, str(exc))
-
-
 def spend(request: Request, settings: Settings, action: str, user: User) -> None:
     """Count one submission or comment against the user's quota (429 with Retry-After when used up)."""
     try:
-        quotas.spend(factory(request), settings, action=action, user_id=user.id)
+        quotas.spend(session_factory(request), settings, action=action, user_id=user.id)
     except ratelimit.RateLimited as exc:
         raise ratelimit.too_many(exc) from None
 
@@ -114,9 +103,11 @@ def vote(
     paper = paper_or_404(session, paper_id)
     session.close()  # the service opens its own transaction
     try:
-        state = votes.set_vote(factory(request), user_id=user.id, paper_id=paper.id, voted=vote != "0")
+        state = votes.set_vote(
+            session_factory(request), user_id=user.id, paper_id=paper.id, voted=vote != "0"
+        )
     except CommunityError as exc:
-        raise fail(exc) from None
+        raise refused(exc) from None
     if wants_json(request):
         return JSONResponse({"voted": state.voted, "count": state.total, "paperId": paper.key})
     return RedirectResponse(safe_next(next, paper_path(paper.key)), status_code=303)
@@ -132,7 +123,7 @@ def submit_form(
     """The form to submit a paper to today's list by arXiv id or link."""
     submitted = None
     if done:
-        with factory(request)() as session:
+        with session_factory(request)() as session:
             submitted = feed.get_paper(session, done)
     context = {
         "error": None,
@@ -155,7 +146,9 @@ def submit(
     try:
         submissions.extract_arxiv_id(arxiv)  # refused input costs no quota
         spend(request, settings, "submit", user)
-        done = submissions.submit_paper(factory(request), settings, text=arxiv, username=user.username)
+        done = submissions.submit_paper(
+            session_factory(request), settings, text=arxiv, username=user.username
+        )
     except CommunityError as exc:
         context = {"error": str(exc), "value": arxiv, "submitted": None, "verified": True}
         return render(request, "submit.html", context, status_code=exc.status)
@@ -196,7 +189,7 @@ def comment(
     spend(request, settings, "comment", user)
     try:
         new_id = comments.create_comment(
-            factory(request),
+            session_factory(request),
             user_id=user.id,
             paper_id=paper.id,
             body=body,
@@ -204,7 +197,7 @@ def comment(
             max_chars=settings.comment_max_chars,
         )
     except CommunityError as exc:
-        raise fail(exc) from None
+        raise refused(exc) from None
     return _to_comment(paper, new_id)
 
 
@@ -223,14 +216,14 @@ def comment_edit(
     session.close()
     try:
         comments.edit_comment(
-            factory(request),
+            session_factory(request),
             user_id=user.id,
             comment_id=comment_id,
             body=body,
             max_chars=settings.comment_max_chars,
         )
     except CommunityError as exc:
-        raise fail(exc) from None
+        raise refused(exc) from None
     return _to_comment(paper, comment_id)
 
 
@@ -242,9 +235,9 @@ def comment_delete(
     paper = _comment_paper(session, comment_id)
     session.close()
     try:
-        comments.delete_comment(factory(request), user_id=user.id, comment_id=comment_id)
+        comments.delete_comment(session_factory(request), user_id=user.id, comment_id=comment_id)
     except CommunityError as exc:
-        raise fail(exc) from None
+        raise refused(exc) from None
     return _to_comment(paper)
 
 
@@ -261,9 +254,11 @@ def comment_hide(
     paper = _comment_paper(session, comment_id)
     session.close()
     try:
-        comments.set_hidden(factory(request), user_id=user.id, comment_id=comment_id, hidden=hidden != "0")
+        comments.set_hidden(
+            session_factory(request), user_id=user.id, comment_id=comment_id, hidden=hidden != "0"
+        )
     except CommunityError as exc:
-        raise fail(exc) from None
+        raise refused(exc) from None
     return _to_comment(paper, comment_id)
 
 
@@ -276,7 +271,7 @@ def profile(request: Request, username: str, session: SessionDep, viewer: Curren
     try:
         info = profiles.profile(session, username, viewer_id=viewer.id if viewer else None)
     except CommunityError as exc:
-        raise fail(exc) from None
+        raise refused(exc) from None
     return render(request, "profile.html", {"profile": info})
 
 

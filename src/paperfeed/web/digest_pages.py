@@ -9,7 +9,7 @@ from urllib.parse import urlencode, urlsplit
 from fastapi import APIRouter, BackgroundTasks, Form, HTTPException, Query, Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
-from paperfeed.api.deps import SettingsDep
+from paperfeed.api.deps import SettingsDep, session_factory
 from paperfeed.digests import subscriptions as subs
 from paperfeed.digests.outbox import list_outbox, outbox_dir, read_outbox
 from paperfeed.web.csrf import CsrfDep
@@ -19,10 +19,6 @@ router = APIRouter(include_in_schema=False)
 
 TokenQ = Annotated[str, Query(max_length=400)]
 TokenF = Annotated[str, Form(max_length=400)]
-
-
-def _factory(request: Request) -> Any:
-    return request.app.state.sessionmaker
 
 
 def _message(request: Request, title: str, text: str, *, status: int = 200, **extra: Any) -> Response:
@@ -49,7 +45,7 @@ def subscribe_post(
     email: Annotated[str, Form(max_length=400)] = "",
 ) -> Response:
     """Double opt-in: the same answer for every valid address; the mail goes out after the response."""
-    factory = _factory(request)
+    factory = session_factory(request)
     try:
         mailing = subs.subscribe(factory, settings, email)
     except subs.SubscriptionError as exc:
@@ -69,7 +65,7 @@ def subscribe_post(
 def confirm_page(request: Request, settings: SettingsDep, token: TokenQ = "") -> Response:
     """Confirm a subscription from the link in the confirmation mail (idempotent)."""
     try:
-        sub = subs.confirm(_factory(request), settings, token)
+        sub = subs.confirm(session_factory(request), settings, token)
     except subs.TokenError as exc:
         return _bad_link(request, exc)
     prefs = f"/preferences?token={subs.preferences_token(settings, sub)}"
@@ -89,7 +85,7 @@ def preferences_page(
     request: Request, settings: SettingsDep, token: TokenQ = "", saved: Annotated[int, Query()] = 0
 ) -> Response:
     """The preferences form, reached by the signed link in every digest."""
-    with _factory(request)() as session:
+    with session_factory(request)() as session:
         try:
             sub = subs.subscription_for(session, settings, token, subs.PREFERENCES)
         except subs.TokenError as exc:
@@ -111,7 +107,7 @@ async def preferences_post(request: Request, settings: SettingsDep, _csrf: CsrfD
     form = await request.form()
     token = str(form.get("token", ""))[:400]
     fields = {k: str(v) for k, v in form.items() if isinstance(v, str)}
-    factory = _factory(request)
+    factory = session_factory(request)
     try:
         prefs = subs.parse_preferences(fields)
     except subs.SubscriptionError as exc:
@@ -141,7 +137,7 @@ async def preferences_post(request: Request, settings: SettingsDep, _csrf: CsrfD
 @router.get("/unsubscribe")
 def unsubscribe_page(request: Request, settings: SettingsDep, token: TokenQ = "") -> Response:
     """Ask before unsubscribing: a GET (link scanners follow links) never changes anything."""
-    with _factory(request)() as session:
+    with session_factory(request)() as session:
         try:
             sub = subs.subscription_for(session, settings, token, subs.UNSUBSCRIBE)
         except subs.TokenError as exc:
@@ -153,7 +149,7 @@ def unsubscribe_page(request: Request, settings: SettingsDep, token: TokenQ = ""
 def unsubscribe_post(request: Request, settings: SettingsDep, _csrf: CsrfDep, token: TokenF = "") -> Response:
     """Unsubscribe from the confirm page's button (idempotent)."""
     try:
-        sub = subs.unsubscribe(_factory(request), settings, token)
+        sub = subs.unsubscribe(session_factory(request), settings, token)
     except subs.TokenError as exc:
         return _bad_link(request, exc)
     return _message(
@@ -176,7 +172,7 @@ def unsubscribe_one_click(request: Request, settings: SettingsDep, token: TokenQ
     The signed token is the authorisation (hence no CSRF check); idempotent; 200, never a redirect.
     """
     try:
-        subs.unsubscribe(_factory(request), settings, token)
+        subs.unsubscribe(session_factory(request), settings, token)
     except subs.TokenError:
         return PlainTextResponse("invalid unsubscribe link\n", status_code=400)
     return PlainTextResponse("unsubscribed\n")
