@@ -11,7 +11,7 @@ from lxml import etree
 
 import webdata
 from paperfeed.config import Settings
-from paperfeed.web.feeds import xml_text
+from paperfeed.text.feeds import xml_text
 
 BASE = "https://papers.example.org"
 

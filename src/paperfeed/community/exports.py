@@ -11,7 +11,6 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from email.utils import format_datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -19,6 +18,7 @@ from markupsafe import escape
 
 from paperfeed.community.collections import Entry, Summary
 from paperfeed.db.models import Paper
+from paperfeed.text.feeds import FeedItem, rss_document
 from paperfeed.text.render import strip_controls
 
 __all__ = [
@@ -46,8 +46,6 @@ _BIB = {
 _BIB_RE = re.compile(r"[\\{}%&#_$^~]")
 _MATH = re.compile(r"\$[^$]*\$")
 _SKIP_WORDS = frozenset({"a", "an", "the"})
-_INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
-_XML = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;"}
 
 
 def paper_path(key: str) -> str:
@@ -161,44 +159,30 @@ def collection_json(summary: Summary, items: Sequence[Entry], base_url: str) -> 
     }
 
 
-def _xml(value: object) -> str:
-    text = _INVALID_XML.sub("", str(value))
-    return re.sub("[&<>\"']", lambda m: _XML[m.group(0)], text)
-
-
 def collection_rss(summary: Summary, items: Sequence[Entry], *, base_url: str, site_name: str) -> str:
     """An RSS 2.0 document of a public collection, newest additions first."""
     c = summary.collection
     base = base_url.rstrip("/")
     page = collection_url(base, summary)
-    updated = max((_aware(e.added_at) for e in items), default=_aware(c.created_at))
-    out = [
-        '<?xml version="1.0" encoding="utf-8"?>',
-        '<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom" '
-        'xmlns:dc="http://purl.org/dc/elements/1.1/">',
-        "<channel>",
-        f"<title>{_xml(f'{c.name} · {summary.owner} · {site_name}')}</title>",
-        f"<link>{_xml(page)}</link>",
-        f"<description>{_xml(escape(c.description or f'A collection by {summary.owner}'))}</description>",
-        f'<atom:link href="{_xml(page + "/rss")}" rel="self" type="application/rss+xml"/>',
-        f"<lastBuildDate>{format_datetime(updated)}</lastBuildDate>",
-    ]
-    for e in items:
-        link = base + paper_path(e.paper.key)
-        # Readers treat a description as HTML: escape for HTML first, then for XML, so text stays text.
-        text = e.paper.abstract if not e.note else f"{e.note}\n\n{e.paper.abstract}"
-        out += [
-            "<item>",
-            f"<title>{_xml(e.paper.title)}</title>",
-            f"<link>{_xml(link)}</link>",
-            f'<guid isPermaLink="true">{_xml(link)}</guid>',
-            f"<pubDate>{format_datetime(_aware(e.added_at))}</pubDate>",
-            f"<description>{_xml(escape(text))}</description>",
-            *(f"<dc:creator>{_xml(n)}</dc:creator>" for n in e.paper.author_names),
-            "</item>",
-        ]
-    out += ["</channel>", "</rss>", ""]
-    return "\n".join(out)
+    return rss_document(
+        title=f"{c.name} · {summary.owner} · {site_name}",
+        link=page,
+        # Channel descriptions are read as HTML too.
+        description=str(escape(c.description or f"A collection by {summary.owner}")),
+        self_url=page + "/rss",
+        updated=max((_aware(e.added_at) for e in items), default=_aware(c.created_at)),
+        items=[
+            FeedItem(
+                title=e.paper.title,
+                link=base + paper_path(e.paper.key),
+                published=_aware(e.added_at),
+                updated=_aware(e.added_at),
+                summary=e.paper.abstract if not e.note else f"{e.note}\n\n{e.paper.abstract}",
+                authors=e.paper.author_names,
+            )
+            for e in items
+        ],
+    )
 
 
 def _aware(moment: datetime) -> datetime:

@@ -5,12 +5,11 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from datetime import UTC, datetime
-from email.utils import format_datetime
 from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
-from markupsafe import escape
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from paperfeed.api.deps import SessionDep, SettingsDep
@@ -25,7 +24,7 @@ from paperfeed.search.service import (
     SimilarResult,
     request_from_params,
 )
-from paperfeed.web.feeds import xml_text
+from paperfeed.text.feeds import FeedItem, atom_document, rss_document
 from paperfeed.web.templating import paper_path, render
 
 router = APIRouter(include_in_schema=False)
@@ -116,52 +115,56 @@ def _feed_papers(result: SearchResult | None) -> list[Paper]:
     return papers
 
 
-def _when(paper: Paper) -> datetime:
-    value = paper.published or paper.created_at
+def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _when(paper: Paper) -> datetime:
+    return _aware(paper.published or paper.created_at)
 
 
 def _feed_title(settings: Settings, q: str) -> str:
     return f"{settings.site_name}: search for {q}"
 
 
+def _feed(
+    params: dict[str, object], service: SearchService, settings: Settings, session: Session
+) -> tuple[str, str, datetime, list[FeedItem]]:
+    """A saved search's query, query string, newest time and items, for both feed formats."""
+    result = _results(service, params, session)
+    base = settings.base_url.rstrip("/")
+    req = result.request if result else request_from_params(**params)  # type: ignore[arg-type]
+    papers = _feed_papers(result)
+    items = [
+        FeedItem(
+            title=p.title,
+            link=base + paper_path(p.key),
+            published=_when(p),
+            updated=_aware(p.updated or _when(p)),
+            summary=p.abstract,
+            authors=p.author_names,
+            categories=p.category_names,
+        )
+        for p in papers
+    ]
+    updated = max((_when(p) for p in papers), default=datetime.now(UTC))
+    return str(params.get("q") or ""), _query_string(req, page=None), updated, items
+
+
 @router.get("/search/rss", name="search_rss")
 def search_rss(params: ParamsDep, service: SearchDep, settings: SettingsDep, session: SessionDep) -> Response:
     """RSS 2.0 of a saved search (same parameters as /search)."""
-    result = _results(service, params, session)
+    q, qs, updated, items = _feed(params, service, settings, session)
     base = settings.base_url.rstrip("/")
-    q = str(params.get("q") or "")
-    req = result.request if result else request_from_params(**params)  # type: ignore[arg-type]
-    qs = _query_string(req, page=None)
-    papers = _feed_papers(result)
-    updated = max((_when(p) for p in papers), default=datetime.now(UTC))
-    out = [
-        '<?xml version="1.0" encoding="utf-8"?>',
-        '<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom" '
-        'xmlns:dc="http://purl.org/dc/elements/1.1/">',
-        "<channel>",
-        f"<title>{xml_text(_feed_title(settings, q))}</title>",
-        f"<link>{xml_text(base + '/search?' + qs)}</link>",
-        f"<description>{xml_text('Papers matching ' + q)}</description>",
-        f'<atom:link href="{xml_text(base + "/search/rss?" + qs)}" rel="self" type="application/rss+xml"/>',
-        f"<lastBuildDate>{format_datetime(updated)}</lastBuildDate>",
-    ]
-    for paper in papers:
-        link = base + paper_path(paper.key)
-        out += [
-            "<item>",
-            f"<title>{xml_text(paper.title)}</title>",
-            f"<link>{xml_text(link)}</link>",
-            f'<guid isPermaLink="true">{xml_text(link)}</guid>',
-            f"<pubDate>{format_datetime(_when(paper))}</pubDate>",
-            # Readers treat an RSS description as HTML: escape for HTML first so hostile text stays text.
-            f"<description>{xml_text(escape(paper.abstract))}</description>",
-            *(f"<dc:creator>{xml_text(n)}</dc:creator>" for n in paper.author_names),
-            *(f"<category>{xml_text(c)}</category>" for c in paper.category_names),
-            "</item>",
-        ]
-    out += ["</channel>", "</rss>", ""]
-    return Response("\n".join(out), media_type="application/rss+xml; charset=utf-8")
+    document = rss_document(
+        title=_feed_title(settings, q),
+        link=base + "/search?" + qs,
+        description="Papers matching " + q,
+        self_url=base + "/search/rss?" + qs,
+        updated=updated,
+        items=items,
+    )
+    return Response(document, media_type="application/rss+xml; charset=utf-8")
 
 
 @router.get("/search/atom", name="search_atom")
@@ -169,42 +172,17 @@ def search_atom(
     params: ParamsDep, service: SearchDep, settings: SettingsDep, session: SessionDep
 ) -> Response:
     """Atom 1.0 of a saved search (same parameters as /search)."""
-    result = _results(service, params, session)
+    q, qs, updated, items = _feed(params, service, settings, session)
     base = settings.base_url.rstrip("/")
-    q = str(params.get("q") or "")
-    req = result.request if result else request_from_params(**params)  # type: ignore[arg-type]
-    qs = _query_string(req, page=None)
-    self_url = base + "/search/atom?" + qs
-    papers = _feed_papers(result)
-    updated = max((_when(p) for p in papers), default=datetime.now(UTC))
-    out = [
-        '<?xml version="1.0" encoding="utf-8"?>',
-        '<feed xmlns="http://www.w3.org/2005/Atom">',
-        f"<id>{xml_text(self_url)}</id>",
-        f"<title>{xml_text(_feed_title(settings, q))}</title>",
-        f"<updated>{updated.isoformat()}</updated>",
-        f'<link rel="self" type="application/atom+xml" href="{xml_text(self_url)}"/>',
-        f'<link rel="alternate" type="text/html" href="{xml_text(base + "/search?" + qs)}"/>',
-        f"<author><name>{xml_text(settings.site_name)}</name></author>",
-    ]
-    for paper in papers:
-        link = base + paper_path(paper.key)
-        when = _when(paper)
-        changed = paper.updated or when
-        out += [
-            "<entry>",
-            f"<id>{xml_text(link)}</id>",
-            f'<title type="text">{xml_text(paper.title)}</title>',
-            f'<link rel="alternate" type="text/html" href="{xml_text(link)}"/>',
-            f"<published>{when.isoformat()}</published>",
-            f"<updated>{(changed if changed.tzinfo else changed.replace(tzinfo=UTC)).isoformat()}</updated>",
-            *(f"<author><name>{xml_text(n)}</name></author>" for n in paper.author_names),
-            *(f'<category term="{xml_text(c)}"/>' for c in paper.category_names),
-            f'<summary type="text">{xml_text(paper.abstract)}</summary>',
-            "</entry>",
-        ]
-    out += ["</feed>", ""]
-    return Response("\n".join(out), media_type="application/atom+xml; charset=utf-8")
+    document = atom_document(
+        title=_feed_title(settings, q),
+        link=base + "/search?" + qs,
+        self_url=base + "/search/atom?" + qs,
+        updated=updated,
+        author=settings.site_name,
+        items=items,
+    )
+    return Response(document, media_type="application/atom+xml; charset=utf-8")
 
 
 def similar_for(request: Request, paper: Paper, *, limit: int = 5) -> SimilarResult | None:
