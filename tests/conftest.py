@@ -17,7 +17,7 @@ from paperfeed.db.migrate import upgrade
 
 # Loaded once here (pytest only honours pytest_plugins in the top-level conftest): every test module
 # gets the replay_server fixture of tests/replay.py.
-pytest_plugins = ["replay", "smtpsink"]
+pytest_plugins = ["replay", "smtpsink", "browserkit"]
 
 DATA = Path(__file__).parent / "data"
 

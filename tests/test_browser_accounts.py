@@ -3,21 +3,17 @@ log in, see the account page, log out."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, expect
 
 import webdata
 from accountkit import link_in_mail
+from browserkit import free_port, served_app
 from paperfeed.config import Settings
 from paperfeed.mailsink import SmtpSink
-from test_browser import browser, free_port
-
-__all__ = ["browser"]  # the module-scoped chromium fixture, shared with test_browser.py
 
 pytestmark = pytest.mark.browser
 
@@ -28,16 +24,8 @@ def mail_server(settings: Settings, smtp_sink: SmtpSink) -> Iterator[str]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     app = webdata.filled_app(settings.model_copy(update={"base_url": base, "smtp_port": smtp_sink.port}))
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not srv.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    yield base
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with served_app(app, port):
+        yield base
 
 
 def _wait_for_mail(sink: SmtpSink, count: int) -> None:

@@ -4,24 +4,20 @@ the accounts service, then logs in through the real login form."""
 
 from __future__ import annotations
 
-import os
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 import webdata
+from browserkit import free_port, served_app
 from communitydata import PASSWORD, Site, make_site
 from paperfeed.community import accounts
 from paperfeed.community.models import Vote
 from paperfeed.config import Settings
 from paperfeed.db.models import Paper
 from replay import ReplayServer
-from test_browser import ARGS, CHROMIUM, free_port
 
 pytestmark = pytest.mark.browser
 
@@ -46,28 +42,8 @@ def served(settings: Settings, replay_server: ReplayServer) -> Iterator[tuple[st
             made = accounts.sign_up(db, configured, email=EMAIL, username="reader", password=PASSWORD)
             assert made.kind == "created"
             accounts.verify_email(db, configured, accounts.verify_token(configured, made.user))
-        server = uvicorn.Server(
-            uvicorn.Config(site.app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-        )
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.02)
-        yield base, site
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package", pytrace=False)
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
+        with served_app(site.app, port):
+            yield base, site
 
 
 def log_in(page: Page, base: str) -> None:

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 
 import searchkit as sk
 import webdata
+from browserkit import free_port, served_app
 from paperfeed.app import create_app
 from paperfeed.config import Settings
 from paperfeed.db.engine import make_engine, make_sessionmaker
 from paperfeed.db.migrate import upgrade
 from paperfeed.search.keyword import build_keyword_index, keyword_dir
-from test_browser import ARGS, CHROMIUM, free_port
 
 pytestmark = pytest.mark.browser
 
@@ -35,24 +32,8 @@ def server(settings: Settings) -> Iterator[str]:
     build_keyword_index(factory, keyword_dir(settings))
     engine.dispose()
     app = create_app(settings.model_copy(update={"base_url": base}))
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not srv.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    yield base
-    srv.should_exit = True
-    thread.join(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
+    with served_app(app, port):
+        yield base
 
 
 def test_typing_a_query_in_the_header_box_shows_results(server: str, browser: Browser) -> None:
