@@ -142,6 +142,22 @@ class Settings(BaseSettings):
     search_candidates: int = Field(
         100, ge=10, le=2000, description="Candidates taken from each side (keyword, vectors) before fusion."
     )
+    search_prune_min_docs: int = Field(
+        200_000,
+        ge=0,
+        description=(
+            "From this many indexed papers on, keyword search runs in two phases: the query's rarer terms "
+            "pick candidates, all terms re-score them (docs/search.md). Below it, every match is scored."
+        ),
+    )
+    search_prune_budget: float = Field(
+        0.1,
+        gt=0,
+        description="Two-phase search: the first phase reads at most this many postings per indexed paper.",
+    )
+    search_prune_pool: int = Field(
+        100, ge=10, le=1000, description="Two-phase search: candidates kept by the first phase (at least)."
+    )
     search_page_size: int = Field(20, ge=1, le=100, description="Results per page of the search page.")
     search_title_boost: int = Field(
         2, ge=1, le=5, description="How many times a title is indexed in the keyword text (a title boost)."

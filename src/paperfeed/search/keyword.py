@@ -481,6 +481,40 @@ class KeywordIndex:
         matched: int | None = getattr(result, "count", None) if count else None  # not in tantivy's stubs
         return hits, matched
 
+    def search_rescored(
+        self, first: tantivy.Query, extra: Sequence[tantivy.Query], *, pool: int, limit: int
+    ) -> list[tuple[int, float]]:
+        """The top `pool` documents of `first`, each scored first + every `extra` query; the best `limit`.
+
+        Each extra query runs on the candidates only (intersected with their ids, scored 0), so tantivy
+        seeks in its posting lists instead of reading them. One searcher serves every phase.
+        """
+        self.refresh()
+        searcher = self._searcher
+        if searcher is None or limit <= 0:
+            return []
+        hits = searcher.search(first, limit=max(pool, limit), count=False).hits
+        if not hits:
+            return []
+        ids = [int(v or 0) for v in searcher.fast_field_values(F_ID, [addr for _, addr in hits])]
+        scores: dict[tuple[int, int], float] = {}
+        pid_of: dict[tuple[int, int], int] = {}
+        for (score, addr), pid in zip(hits, ids, strict=True):
+            key = (addr.segment_ord, addr.doc)
+            scores[key], pid_of[key] = float(score), pid
+        if extra:
+            only = tantivy.Query.const_score_query(self.ids_query(ids), 0.0)
+            for query in extra:
+                # One query per term, not one OR of them: an OR refills a 4,096-document window of every
+                # long posting list per candidate, a single term seeks straight to it.
+                both = tantivy.Query.boolean_query([(tantivy.Occur.Must, only), (tantivy.Occur.Must, query)])
+                for score, addr in searcher.search(both, limit=len(ids), count=False).hits:
+                    key = (addr.segment_ord, addr.doc)
+                    if key in scores:
+                        scores[key] += float(score)
+        best = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+        return [(pid_of[key], score) for key, score in best]
+
     def doc_freq(self, term: str) -> int:
         """Documents whose text holds the index term."""
         searcher = self._searcher
@@ -505,8 +539,15 @@ class KeywordIndex:
         return tantivy.Query.term_query(self.schema, field, value)
 
     def ids_query(self, ids: Sequence[int]) -> tantivy.Query:
-        """Documents whose paper id is one of `ids`."""
-        return tantivy.Query.term_set_query(self.schema, F_ID, list(ids))
+        """Documents whose paper id is one of `ids`.
+
+        An OR of term queries, not term_set_query: at 1M papers the set query cost 3 ms for 100 ids (it
+        walks the id dictionary), the OR 0.4 ms.
+        """
+        unique = dict.fromkeys(ids)
+        return tantivy.Query.boolean_query(
+            [(tantivy.Occur.Should, tantivy.Query.term_query(self.schema, F_ID, i)) for i in unique]
+        )
 
     def day_range(self, start: date | None, end: date | None) -> tantivy.Query:
         """Papers listed between start and end (inclusive; None leaves a side open)."""

@@ -20,6 +20,7 @@ from paperfeed.text.arxiv_ids import InvalidArxivId, parse_arxiv_id
 __all__ = [
     "MAX_QUERY_CHARS",
     "MAX_TERMS",
+    "STOP_WORDS",
     "ParsedQuery",
     "QueryError",
     "best_correction",
@@ -27,6 +28,7 @@ __all__ = [
     "edit_distance",
     "name_analyzer",
     "parse_query",
+    "scoring_terms",
     "stems",
     "text_analyzer",
     "title_key",
@@ -41,6 +43,14 @@ NAME_TOKENIZER = "pf_name"
 _JUNK = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff\ufffd]")
 _WORD = re.compile(r"\w+", re.UNICODE)
 _SHORT_QUERY_TERMS = 3  # typo and prefix tolerance apply to queries of at most this many words
+# Lucene's English stop set plus a few function words that are in most abstracts ("we", "from", "our").
+# They stay in the index (phrases need them) but are not scored as free words: in a 1M-paper index "of"
+# is in 97% of the documents, so it adds ~0.03 to a score while its posting list is the query's main cost.
+_STOP_TEXT = (
+    "a an and are as at be been but by can for from has have if in into is it its no not of on or our "
+    "such than that the their then there these they this to via was we were which will with"
+)
+STOP_WORDS = frozenset(_STOP_TEXT.split())
 
 
 class QueryError(ValueError):
@@ -159,11 +169,20 @@ def _as_arxiv_id(text: str) -> str | None:
     return arxiv_id
 
 
-def build_text_query(parsed: ParsedQuery, schema: tantivy.Schema, field_name: str) -> tantivy.Query:
-    """The scoring query: every term SHOULD match (BM25 on one field, so block-max WAND applies), every
-    phrase MUST match, every excluded word MUST NOT."""
+def scoring_terms(terms: Sequence[str]) -> list[str]:
+    """The terms worth scoring: stop words dropped, unless nothing else is left ("the who" stays)."""
+    content = [t for t in terms if t not in STOP_WORDS]
+    return content or list(terms)
+
+
+def build_text_query(
+    parsed: ParsedQuery, schema: tantivy.Schema, field_name: str, *, terms: Sequence[str] | None = None
+) -> tantivy.Query:
+    """The scoring query: every scoring term SHOULD match (BM25 on one field), every phrase MUST match
+    (stop words included), every excluded word MUST NOT. `terms` replaces the free terms when given."""
+    chosen = scoring_terms(parsed.terms) if terms is None else terms
     should: list[tuple[tantivy.Occur, tantivy.Query]] = [
-        (tantivy.Occur.Should, tantivy.Query.term_query(schema, field_name, t)) for t in parsed.terms
+        (tantivy.Occur.Should, tantivy.Query.term_query(schema, field_name, t)) for t in chosen
     ]
     clauses: list[tuple[tantivy.Occur, tantivy.Query]] = []
     if should:

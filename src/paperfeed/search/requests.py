@@ -107,7 +107,7 @@ class SearchRequest:
     count: bool = False  # count every keyword match (costs a full scan of the matches)
     snippets: bool = True
     load_papers: bool = True
-    max_authors: int | None = 25  # authors loaded per paper (cards show 4); None: all (the API, feeds)
+    max_authors: int | None = 5  # authors loaded per paper (a card shows 4, then "et al."); None: all
 
 
 @dataclass(slots=True)

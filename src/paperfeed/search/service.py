@@ -31,9 +31,9 @@ import numpy as np
 import tantivy
 from markupsafe import Markup
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy.orm import Session, lazyload, selectinload, sessionmaker
 
-from paperfeed.db.models import Paper, PaperAuthor
+from paperfeed.db.models import Author, Paper, PaperAuthor, PaperCategory
 from paperfeed.search.fusion import rrf
 from paperfeed.search.keyword import (
     F_ARXIV,
@@ -46,7 +46,15 @@ from paperfeed.search.keyword import (
     keyword_dir,
     search_settings,
 )
-from paperfeed.search.query import ParsedQuery, QueryError, best_correction, build_text_query, parse_query
+from paperfeed.search.pruning import split_terms
+from paperfeed.search.query import (
+    ParsedQuery,
+    QueryError,
+    best_correction,
+    build_text_query,
+    parse_query,
+    scoring_terms,
+)
 from paperfeed.search.requests import (
     MAX_DEPTH,
     MAX_LIMIT,
@@ -347,18 +355,45 @@ class SearchService:
         notices: list[str],
     ) -> tuple[list[int], int | None, tantivy.Query]:
         """Keyword candidates, their count when asked, and the query that found them (for snippets)."""
-        found, total = self.keyword.search(self._all(text_query, filters), limit=limit, count=count)
+        found, total = self._keyword_hits(parsed, text_query, filters, limit, count)
         unknown = any(self.keyword.doc_freq(t) == 0 for t in parsed.terms)
         if parsed.short and (unknown or len(found) < min(limit, 10)):
             # Few matches for a short query: a typo, or a word still being typed. Retry with close spellings.
             tolerant = self._tolerant(parsed)
             if tolerant is not None:
                 query = build_text_query(tolerant, self.keyword.schema, F_TEXT)
-                more, more_total = self.keyword.search(self._all(query, filters), limit=limit, count=count)
+                more, more_total = self._keyword_hits(tolerant, query, filters, limit, count)
                 if len(more) > len(found) or (unknown and more):
                     notices.append("Few exact matches: showing close spellings and completions too.")
                     return [pid for pid, _ in more], more_total, query
         return [pid for pid, _ in found], total, text_query
+
+    def _keyword_hits(
+        self,
+        parsed: ParsedQuery,
+        text_query: tantivy.Query,
+        filters: list[tantivy.Query],
+        limit: int,
+        count: bool,
+    ) -> tuple[list[tuple[int, float]], int | None]:
+        """Keyword hits of `text_query`: one phase, or two phases on a large index (see search.pruning)."""
+        settings = self.settings
+        if not count and not parsed.phrases and self.keyword.num_docs >= settings.search_prune_min_docs:
+            split = split_terms(
+                scoring_terms(parsed.terms),
+                self.keyword.doc_freq,
+                self.keyword.num_docs,
+                budget=settings.search_prune_budget,
+            )
+            if split.pruned:
+                first = build_text_query(parsed, self.keyword.schema, F_TEXT, terms=split.rare)
+                extra = [self.keyword.term_query(F_TEXT, t) for t in split.common]
+                pool = max(settings.search_prune_pool, limit + 20)
+                hits = self.keyword.search_rescored(self._all(first, filters), extra, pool=pool, limit=limit)
+                if len(hits) >= limit:
+                    return hits, None
+                # Fewer papers hold the rare terms than the page needs: score every match instead.
+        return self.keyword.search(self._all(text_query, filters), limit=limit, count=count)
 
     def _tolerant(self, parsed: ParsedQuery) -> ParsedQuery | None:
         """The query with unknown words replaced by close index terms and the last word completed."""
@@ -444,25 +479,49 @@ def snippet(generator: tantivy.SnippetGenerator | None, text: str) -> Markup:
 
 
 def load_papers(session: Session, ids: Sequence[int], *, max_authors: int | None = None) -> list[Paper]:
-    """The papers of `ids` in that order (missing ids skipped), with authors, categories and links.
+    """The papers of `ids` in that order (missing ids skipped), with categories, links and authors.
 
-    `max_authors` loads only the first authors of each paper: a result card shows four, and the 0.2% of
-    papers with hundreds (up to 3,303 in the 94k dump) would otherwise dominate the slowest searches.
+    With `max_authors` (result cards), only the names of the first authors and the category names are
+    loaded, by two Core queries, into `Paper.author_names` and `Paper.category_names`: building ORM objects
+    for them (two per author) was most of a result page's cost, and the 0.2% of papers with hundreds of
+    authors (up to 3,303) dominated the slowest searches. `paper.authors` and `paper.categories` still load in
+    full on access. Without `max_authors`, everything is loaded as ORM objects (the API, feeds).
     """
     if not ids:
         return []
-    authors = Paper.authors if max_authors is None else Paper.authors.and_(PaperAuthor.position < max_authors)
-    stmt = (
-        select(Paper)
-        .where(Paper.id.in_(list(ids)))
-        .options(
-            selectinload(authors).joinedload(PaperAuthor.author),
+    id_list = list(ids)
+    if max_authors is None:
+        options: list[Any] = [
+            selectinload(Paper.authors).joinedload(PaperAuthor.author),
             selectinload(Paper.categories),
             selectinload(Paper.code_links),
+        ]
+    else:  # the model loads authors and categories eagerly by default
+        options = [lazyload(Paper.authors), lazyload(Paper.categories), selectinload(Paper.code_links)]
+    found = {p.id: p for p in session.scalars(select(Paper).where(Paper.id.in_(id_list)).options(*options))}
+    if max_authors is not None and found:
+        keys = list(found)
+        names: dict[int, list[str]] = {pid: [] for pid in keys}
+        cats: dict[int, list[str]] = {pid: [] for pid in keys}
+        rows = session.execute(
+            select(PaperAuthor.paper_id, Author.name)
+            .join(Author, Author.id == PaperAuthor.author_id)
+            .where(PaperAuthor.paper_id.in_(keys), PaperAuthor.position < max_authors)
+            .order_by(PaperAuthor.paper_id, PaperAuthor.position)
         )
-    )
-    found = {p.id: p for p in session.scalars(stmt)}
-    return [found[i] for i in ids if i in found]
+        for pid, name in rows:
+            names[pid].append(name)
+        rows = session.execute(
+            select(PaperCategory.paper_id, PaperCategory.category)
+            .where(PaperCategory.paper_id.in_(keys))
+            .order_by(PaperCategory.paper_id, PaperCategory.position)
+        )
+        for pid, cat in rows:
+            cats[pid].append(cat)
+        for pid, paper in found.items():
+            paper.preloaded_author_names = names[pid]  # type: ignore[attr-defined]
+            paper.preloaded_category_names = cats[pid]  # type: ignore[attr-defined]
+    return [found[i] for i in id_list if i in found]
 
 
 def _mlt(keyword: KeywordIndex, title: str, abstract: str) -> tantivy.Query:

@@ -14,18 +14,19 @@ def highlight(
 ) -> Markup:
     """`fragment` with the UTF-8 byte ranges marked; every piece of text is escaped, never trusted."""
     raw = fragment.encode("utf-8")
-    pieces: list[Markup] = [escape(prefix)]
+    # Plain str pieces, each escaped, joined once: Markup.format per word was most of a snippet's cost.
+    pieces: list[str] = [str(escape(prefix))]
     pos = 0
     for start, end in sorted(ranges):
         start, end = max(start, pos), min(end, len(raw))
         if start >= end:
             continue
-        pieces.append(escape(raw[pos:start].decode("utf-8", errors="ignore")))
-        pieces.append(Markup("<mark>{}</mark>").format(raw[start:end].decode("utf-8", errors="ignore")))
+        pieces.append(str(escape(raw[pos:start].decode("utf-8", errors="ignore"))))
+        pieces.append(f"<mark>{escape(raw[start:end].decode('utf-8', errors='ignore'))}</mark>")
         pos = end
-    pieces.append(escape(raw[pos:].decode("utf-8", errors="ignore")))
-    pieces.append(escape(suffix))
-    return Markup("").join(pieces)
+    pieces.append(str(escape(raw[pos:].decode("utf-8", errors="ignore"))))
+    pieces.append(str(escape(suffix)))
+    return Markup("".join(pieces))  # noqa: S704 - every piece above is escaped or a literal <mark> tag
 
 
 def plain_excerpt(text: str, limit: int = 300) -> Markup:
