@@ -25,12 +25,13 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import tantivy
 from markupsafe import Markup
-from sqlalchemy import func, select
+from sqlalchemy import BindParameter, Select, bindparam, func, select
 from sqlalchemy.orm import Session, lazyload, selectinload, sessionmaker
 
 from paperfeed.db.models import Author, Paper, PaperAuthor, PaperCategory
@@ -478,6 +479,30 @@ def snippet(generator: tantivy.SnippetGenerator | None, text: str) -> Markup:
     return plain_excerpt(text, SNIPPET_CHARS)
 
 
+@cache
+def _card_statements() -> tuple[Select[Paper], Select[int, str], Select[int, str]]:
+    """The three queries of a result page, built once (`ids` and `max_authors` are bound per call)."""
+    ids: BindParameter[list[int]] = bindparam("ids", expanding=True)
+    papers = (
+        select(Paper)
+        .where(Paper.id.in_(ids))
+        # The model loads authors and categories eagerly by default; here only their names are needed.
+        .options(lazyload(Paper.authors), lazyload(Paper.categories), selectinload(Paper.code_links))
+    )
+    names = (
+        select(PaperAuthor.paper_id, Author.name)
+        .join(Author, Author.id == PaperAuthor.author_id)
+        .where(PaperAuthor.paper_id.in_(ids), PaperAuthor.position < bindparam("max_authors"))
+        .order_by(PaperAuthor.paper_id, PaperAuthor.position)
+    )
+    cats = (
+        select(PaperCategory.paper_id, PaperCategory.category)
+        .where(PaperCategory.paper_id.in_(ids))
+        .order_by(PaperCategory.paper_id, PaperCategory.position)
+    )
+    return papers, names, cats
+
+
 def load_papers(session: Session, ids: Sequence[int], *, max_authors: int | None = None) -> list[Paper]:
     """The papers of `ids` in that order (missing ids skipped), with categories, links and authors.
 
@@ -491,32 +516,26 @@ def load_papers(session: Session, ids: Sequence[int], *, max_authors: int | None
         return []
     id_list = list(ids)
     if max_authors is None:
-        options: list[Any] = [
-            selectinload(Paper.authors).joinedload(PaperAuthor.author),
-            selectinload(Paper.categories),
-            selectinload(Paper.code_links),
-        ]
-    else:  # the model loads authors and categories eagerly by default
-        options = [lazyload(Paper.authors), lazyload(Paper.categories), selectinload(Paper.code_links)]
-    found = {p.id: p for p in session.scalars(select(Paper).where(Paper.id.in_(id_list)).options(*options))}
-    if max_authors is not None and found:
+        stmt = (
+            select(Paper)
+            .where(Paper.id.in_(id_list))
+            .options(
+                selectinload(Paper.authors).joinedload(PaperAuthor.author),
+                selectinload(Paper.categories),
+                selectinload(Paper.code_links),
+            )
+        )
+        found = {p.id: p for p in session.scalars(stmt)}
+        return [found[i] for i in id_list if i in found]
+    papers, names_stmt, cats_stmt = _card_statements()
+    found = {p.id: p for p in session.scalars(papers, {"ids": id_list})}
+    if found:
         keys = list(found)
         names: dict[int, list[str]] = {pid: [] for pid in keys}
         cats: dict[int, list[str]] = {pid: [] for pid in keys}
-        rows = session.execute(
-            select(PaperAuthor.paper_id, Author.name)
-            .join(Author, Author.id == PaperAuthor.author_id)
-            .where(PaperAuthor.paper_id.in_(keys), PaperAuthor.position < max_authors)
-            .order_by(PaperAuthor.paper_id, PaperAuthor.position)
-        )
-        for pid, name in rows:
+        for pid, name in session.execute(names_stmt, {"ids": keys, "max_authors": max_authors}):
             names[pid].append(name)
-        rows = session.execute(
-            select(PaperCategory.paper_id, PaperCategory.category)
-            .where(PaperCategory.paper_id.in_(keys))
-            .order_by(PaperCategory.paper_id, PaperCategory.position)
-        )
-        for pid, cat in rows:
+        for pid, cat in session.execute(cats_stmt, {"ids": keys}):
             cats[pid].append(cat)
         for pid, paper in found.items():
             paper.preloaded_author_names = names[pid]  # type: ignore[attr-defined]
