@@ -184,6 +184,15 @@ def main() -> None:
         ndcg, recall, ms = results[mode]
         label, pub = PUBLISHED.get(mode, ("goal", GOAL))
         table.add_row(mode, f"{ndcg:.3f}", f"{recall:.3f}", f"{ms:.1f}", f"{pub:.3f} ({label})")
+    if settings.search_prune_min_docs > len(docs):
+        # Large indexes search in two phases (docs/search.md); show what that does to quality here too.
+        forced = settings.model_copy(update={"search_prune_min_docs": 0})
+        two = common.open_service(forced, factory, embedder, vectors=not args.keyword_only)
+        for mode in [m for m in modes if m != "semantic"]:
+            ndcg, recall, ms = evaluate(two, mode, queries, qrels, id_to_doc)
+            table.add_row(
+                f"{mode}, two-phase (on from 200k papers)", f"{ndcg:.3f}", f"{recall:.3f}", f"{ms:.1f}", ""
+            )
     console.print(table)
     if embedder is None:
         return
