@@ -20,6 +20,7 @@ from paperfeed.digests.ledger import Claim, Result
 from paperfeed.digests.ledger_models import DIGEST_SENDS, DigestSend, DigestSentPaper
 from paperfeed.digests.models import Subscription
 from paperfeed.digests.periods import Period
+from paperfeed.timeutil import as_utc
 from sendkit import DAY1, DAY2, add_papers, add_subscribers, ledger_rows
 
 FAST = {"digest_send_backoff_base_s": 60.0, "digest_send_backoff_max_s": 600.0, "secret_key": "k"}
@@ -146,7 +147,7 @@ def test_retries_back_off_then_fail_and_release_the_papers(
     ledger.record(session_factory, [Result(c, "retry", "451 4.3.0 later")], settings=s, worker="me")
     [row] = ledger_rows(session_factory)
     assert (row.status, row.attempts, row.last_error) == ("retry", 1, "451 4.3.0 later")
-    wait = ledger._aware(row.next_attempt_at) - ledger.utcnow()
+    wait = as_utc(row.next_attempt_at) - ledger.utcnow()
     assert timedelta(seconds=25) < wait <= timedelta(seconds=60)  # base 60 s, jitter in [0.5, 1]
     assert ledger.claim(session_factory, worker="me", limit=5) == []  # not due yet
     later = ledger.utcnow() + timedelta(seconds=61)

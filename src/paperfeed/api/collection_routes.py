@@ -10,8 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from paperfeed import feed
-from paperfeed.api.deps import SessionDep, SettingsDep, refused, session_factory
+from paperfeed.api.deps import SessionDep, SettingsDep, paper_or_404, refused, session_factory
 from paperfeed.api.schemas import ErrorOut
 from paperfeed.community import collections, exports
 from paperfeed.community.account_models import User
@@ -162,9 +161,7 @@ def put_paper(
     user: ApiUser,
 ) -> Response:
     """Idempotent: adding a paper twice keeps one entry, with the latest note."""
-    paper = feed.get_paper(session, paper_id)
-    if paper is None:
-        raise HTTPException(404, f"paper {paper_id!r} not found")
+    paper = paper_or_404(session, paper_id)
     session.close()
     try:
         collections.add_paper(
@@ -190,9 +187,7 @@ def delete_paper(
     request: Request, collection_id: int, paper_id: str, session: SessionDep, user: ApiUser
 ) -> Response:
     """Idempotent: removing a paper that is not there is not an error."""
-    paper = feed.get_paper(session, paper_id)
-    if paper is None:
-        raise HTTPException(404, f"paper {paper_id!r} not found")
+    paper = paper_or_404(session, paper_id)
     session.close()
     try:
         collections.remove_paper(

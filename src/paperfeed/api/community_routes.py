@@ -13,14 +13,12 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from paperfeed import feed
 from paperfeed.api.collection_routes import router as collection_router
-from paperfeed.api.deps import SessionDep, SettingsDep, refused, session_factory
+from paperfeed.api.deps import SessionDep, SettingsDep, paper_or_404, refused, session_factory
 from paperfeed.api.schemas import ErrorOut
 from paperfeed.community import comments, submissions, votes
 from paperfeed.community.deps import ApiModerator, ApiUser, ApiVerifiedUser, CurrentUser
 from paperfeed.community.errors import CommunityError
-from paperfeed.db.models import Paper
 from paperfeed.web.community_pages import spend
 
 router = APIRouter(prefix="/api", tags=["community"])
@@ -35,13 +33,6 @@ ERRORS: dict[int | str, dict[str, object]] = {
     404: {"model": ErrorOut, "description": "No such paper or comment."},
     429: {"model": ErrorOut, "description": "Too many submissions or comments; see Retry-After."},
 }
-
-
-def _paper(session: Session, paper_id: str) -> Paper:
-    paper = feed.get_paper(session, paper_id)
-    if paper is None:
-        raise HTTPException(404, f"paper {paper_id!r} not found")
-    return paper
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -124,7 +115,7 @@ def _comment_out(view: comments.CommentView) -> CommentOut:
 
 
 def _vote(request: Request, session: Session, paper_id: str, user_id: int, voted: bool) -> VoteOut:
-    paper = _paper(session, paper_id)
+    paper = paper_or_404(session, paper_id)
     session.close()
     try:
         state = votes.set_vote(session_factory(request), user_id=user_id, paper_id=paper.id, voted=voted)
@@ -148,7 +139,7 @@ def unvote(request: Request, paper_id: str, session: SessionDep, user: ApiVerifi
 @router.get("/papers/{paper_id:path}/comments", responses=ERRORS, summary="A paper's comments, as a tree")
 def list_comments(paper_id: str, session: SessionDep, viewer: CurrentUser) -> list[CommentOut]:
     """Top-level comments oldest first, each with its replies; removed ones keep their place, empty."""
-    paper = _paper(session, paper_id)
+    paper = paper_or_404(session, paper_id)
     moderator = viewer is not None and viewer.role == "moderator"
     return [_comment_out(c) for c in comments.thread(session, paper.id, moderator=moderator)]
 
@@ -165,7 +156,7 @@ def post_comment(
     user: ApiVerifiedUser,
 ) -> CommentOut:
     """Post a comment (or a reply with parentId); answers the stored comment."""
-    paper = _paper(session, paper_id)
+    paper = paper_or_404(session, paper_id)
     session.close()
     spend(request, settings, "comment", user)
     try:

@@ -8,8 +8,10 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session, sessionmaker
 
+from paperfeed import feed
 from paperfeed.community.errors import CommunityError
 from paperfeed.config import Settings
+from paperfeed.db.models import Paper
 
 
 def get_settings(request: Request) -> Settings:
@@ -33,6 +35,14 @@ def get_session(request: Request) -> Iterator[Session]:
 def refused(exc: CommunityError) -> HTTPException:
     """A service's refusal as an HTTP error: an error page on the site, {"error": ...} under /api."""
     return HTTPException(exc.status, str(exc))
+
+
+def paper_or_404(session: Session, paper_id: str) -> Paper:
+    """The paper with this arXiv id or key; a 404 under /api when there is none."""
+    paper = feed.get_paper(session, paper_id)
+    if paper is None:
+        raise HTTPException(404, f"paper {paper_id!r} not found")
+    return paper
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

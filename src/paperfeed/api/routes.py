@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query
 
 from paperfeed import feed
 from paperfeed.api.convert import daily_out, paper_out
-from paperfeed.api.deps import SessionDep, SettingsDep
+from paperfeed.api.deps import SessionDep, SettingsDep, paper_or_404
 from paperfeed.api.schemas import DailyPaperOut, ErrorOut, PaperOut
 
 router = APIRouter(prefix="/api", tags=["papers"])
@@ -49,7 +49,5 @@ def daily_papers(
 )
 def paper(paper_id: str, session: SessionDep, settings: SettingsDep) -> PaperOut:
     """The `paper` object of one paper."""
-    found = feed.get_paper(session, paper_id)
-    if found is None:
-        raise HTTPException(404, f"paper {paper_id!r} not found")
+    found = paper_or_404(session, paper_id)
     return paper_out(found, feed.latest_submission(session, found), settings.base_url)

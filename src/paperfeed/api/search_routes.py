@@ -10,9 +10,8 @@ from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from paperfeed import feed
 from paperfeed.api.convert import paper_out, user_out
-from paperfeed.api.deps import SessionDep, SettingsDep
+from paperfeed.api.deps import SessionDep, SettingsDep, paper_or_404
 from paperfeed.api.schemas import DailyPaperOut, ErrorOut, UserOut
 from paperfeed.db.models import Paper, Submission
 from paperfeed.search.service import MAX_LIMIT, SearchService, request_from_params
@@ -159,9 +158,7 @@ def similar_papers(
     """Nearest papers to this one, itself excluded; matched_by says which sides found each."""
     if not 1 <= limit <= 50:
         raise HTTPException(400, f"invalid limit {limit}: must be between 1 and 50")
-    paper = feed.get_paper(session, paper_id)
-    if paper is None:
-        raise HTTPException(404, f"paper {paper_id!r} not found")
+    paper = paper_or_404(session, paper_id)
     found = _service(request).similar(paper.id, limit=limit, session=session, max_authors=None)
     subs = _latest_submissions(session, [p.id for p in found.papers])
     return [

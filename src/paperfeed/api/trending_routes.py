@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, ConfigDict
 
 from paperfeed import feed
-from paperfeed.api.deps import SessionDep, SettingsDep
+from paperfeed.api.deps import SessionDep, SettingsDep, paper_or_404
 from paperfeed.api.schemas import ErrorOut
 from paperfeed.ranking import service
 from paperfeed.ranking.trending import WINDOWS, TrendingParams, Window
@@ -99,9 +99,7 @@ def paper_trending(
     """Score, rank (among the window's papers) and terms; computed from the live counts."""
     win = _window(window)
     day = _until(until)
-    paper = feed.get_paper(session, paper_id)
-    if paper is None:
-        raise HTTPException(404, f"paper {paper_id!r} not found")
+    paper = paper_or_404(session, paper_id)
     why = service.explain(session, paper.id, settings=settings, window=win, now=datetime.now(UTC), until=day)
     if why is None:  # deleted between the two reads
         raise HTTPException(404, f"paper {paper_id!r} not found")

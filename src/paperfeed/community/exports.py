@@ -12,14 +12,15 @@ import unicodedata
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
 
 from markupsafe import escape
 
 from paperfeed.community.collections import Entry, Summary
 from paperfeed.db.models import Paper
+from paperfeed.paths import paper_path
 from paperfeed.text.feeds import FeedItem, rss_document
 from paperfeed.text.render import strip_controls
+from paperfeed.timeutil import as_utc
 
 __all__ = [
     "bib_escape",
@@ -46,11 +47,6 @@ _BIB = {
 _BIB_RE = re.compile(r"[\\{}%&#_$^~]")
 _MATH = re.compile(r"\$[^$]*\$")
 _SKIP_WORDS = frozenset({"a", "an", "the"})
-
-
-def paper_path(key: str) -> str:
-    """The site path of a paper (same rule as the web pages: old-style ids keep their slash)."""
-    return "/papers/" + quote(key, safe="/:")
 
 
 def bib_escape(text: str) -> str:
@@ -170,20 +166,16 @@ def collection_rss(summary: Summary, items: Sequence[Entry], *, base_url: str, s
         # Channel descriptions are read as HTML too.
         description=str(escape(c.description or f"A collection by {summary.owner}")),
         self_url=page + "/rss",
-        updated=max((_aware(e.added_at) for e in items), default=_aware(c.created_at)),
+        updated=max((as_utc(e.added_at) for e in items), default=as_utc(c.created_at)),
         items=[
             FeedItem(
                 title=e.paper.title,
                 link=base + paper_path(e.paper.key),
-                published=_aware(e.added_at),
-                updated=_aware(e.added_at),
+                published=as_utc(e.added_at),
+                updated=as_utc(e.added_at),
                 summary=e.paper.abstract if not e.note else f"{e.note}\n\n{e.paper.abstract}",
                 authors=e.paper.author_names,
             )
             for e in items
         ],
     )
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from paperfeed.community.account_models import User, UserSession
 from paperfeed.config import Settings
+from paperfeed.timeutil import as_utc
 
 COOKIE = "pf_session"
 # Writing last_seen_at on every request would turn each page view into a write; a minute is precise enough.
@@ -29,11 +30,6 @@ TOUCH_EVERY = timedelta(seconds=60)
 def hash_id(raw: str) -> str:
     """The stored form of a session id (or API token): its SHA-256, hex."""
     return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def aware(moment: datetime) -> datetime:
-    """A UTC-aware datetime (SQLite hands timezone columns back naive)."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def create(db: Session, user: User, *, now: datetime | None = None) -> str:
@@ -48,7 +44,7 @@ def is_expired(settings: Settings, row: UserSession, now: datetime) -> bool:
     """True when the session is past its idle or absolute lifetime."""
     idle = timedelta(hours=settings.session_idle_hours)
     absolute = timedelta(hours=settings.session_absolute_hours)
-    return now - aware(row.last_seen_at) > idle or now - aware(row.created_at) > absolute
+    return now - as_utc(row.last_seen_at) > idle or now - as_utc(row.created_at) > absolute
 
 
 def lookup(db: Session, settings: Settings, raw: str, *, now: datetime | None = None) -> User | None:
@@ -60,7 +56,7 @@ def lookup(db: Session, settings: Settings, raw: str, *, now: datetime | None = 
     if is_expired(settings, row, now):
         db.delete(row)
         return None
-    if now - aware(row.last_seen_at) > TOUCH_EVERY:
+    if now - as_utc(row.last_seen_at) > TOUCH_EVERY:
         row.last_seen_at = now
     return db.get(User, row.user_id)
 

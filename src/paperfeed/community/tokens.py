@@ -10,7 +10,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from paperfeed.community.account_models import ApiToken, User
-from paperfeed.community.sessions import aware, hash_id
+from paperfeed.community.sessions import hash_id
+from paperfeed.timeutil import as_utc
 
 # A recognisable prefix lets secret scanners (and people) spot a leaked paperfeed token.
 PREFIX = "pf_"
@@ -76,6 +77,6 @@ def authenticate(db: Session, secret: str, *, now: datetime | None = None) -> Us
     row = db.scalars(select(ApiToken).where(ApiToken.token_hash == hash_id(secret))).first()
     if row is None:
         return None
-    if row.last_used_at is None or now - aware(row.last_used_at) > TOUCH_EVERY:
+    if row.last_used_at is None or now - as_utc(row.last_used_at) > TOUCH_EVERY:
         row.last_used_at = now
     return db.get(User, row.user_id)

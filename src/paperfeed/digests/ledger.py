@@ -29,6 +29,7 @@ from paperfeed.digests.ledger_models import DIGEST_SENDS as T
 from paperfeed.digests.ledger_models import DIGEST_SENT_PAPERS as P
 from paperfeed.digests.models import Subscription
 from paperfeed.digests.prepare import PrepareReport, new_message_id, prepare
+from paperfeed.timeutil import as_utc
 
 __all__ = [
     "Claim",
@@ -141,7 +142,7 @@ def recover(
             select(T.c.id, T.c.claimed_by, T.c.claimed_at).where(T.c.status == SendStatus.SENDING)
         ).all()
         ids = [
-            r.id for r in rows if _dead_here(r.claimed_by) or (r.claimed_at and _aware(r.claimed_at) < stale)
+            r.id for r in rows if _dead_here(r.claimed_by) or (r.claimed_at and as_utc(r.claimed_at) < stale)
         ]
         if not ids:
             return []
@@ -164,11 +165,6 @@ def recover(
             row.claimed_by,
         )
     return found
-
-
-def _aware(value: datetime) -> datetime:
-    # SQLite hands back naive datetimes (stored in UTC).
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def claim(
@@ -343,7 +339,7 @@ def next_due(factory: sessionmaker[Session], *, period: str | None = None) -> da
         if period is not None:
             stmt = stmt.where(T.c.period == period)
         value = session.execute(stmt).scalar_one_or_none()
-    return _aware(value) if value is not None else None
+    return as_utc(value) if value is not None else None
 
 
 def counts(factory: sessionmaker[Session], *, period: str | None = None) -> dict[str, int]:

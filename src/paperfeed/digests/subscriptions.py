@@ -28,6 +28,7 @@ from paperfeed import signing
 from paperfeed.config import Settings
 from paperfeed.digests.models import FREQUENCIES, Subscription
 from paperfeed.mail import send_message
+from paperfeed.timeutil import as_utc
 
 __all__ = [
     "Mailing",
@@ -71,13 +72,6 @@ class TokenError(ValueError):
 def utcnow() -> datetime:
     """Now, timezone-aware UTC."""
     return datetime.now(UTC)
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    # SQLite hands back naive datetimes for timezone=True columns; they were stored as UTC.
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
 
 
 def normalise_email(text: str) -> str:
@@ -190,7 +184,7 @@ def _subscribe(session: Session, settings: Settings, address: str, now: datetime
         sub.notice_sent_at = None
         sub.updated_at = now
         session.flush()
-    previous = _aware(sub.notice_sent_at)
+    previous = None if sub.notice_sent_at is None else as_utc(sub.notice_sent_at)
     cutoff = now - timedelta(seconds=settings.digest_resend_interval_s)
     # Claim the right to mail atomically: of two concurrent requests only one sees rowcount 1.
     claimed = session.execute(

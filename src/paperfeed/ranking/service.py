@@ -33,6 +33,7 @@ from paperfeed.ranking.trending import (
     score_arrays,
     trending_score,
 )
+from paperfeed.timeutil import as_utc
 
 __all__ = [
     "Explanation",
@@ -54,11 +55,6 @@ I64 = npt.NDArray[np.int64]
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def _utc(value: datetime) -> datetime:
-    # SQLite hands back naive datetimes; every timestamp paperfeed writes is UTC.
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 def _midnight(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=UTC)
 
@@ -66,7 +62,7 @@ def _midnight(day: date) -> datetime:
 def as_of_for(until: date, now: datetime | None = None) -> datetime:
     """The clock a window ending on `until` is scored at: the end of that day, or `now` if earlier."""
     end = _midnight(until + timedelta(days=1))
-    return end if now is None else min(end, _utc(now))
+    return end if now is None else min(end, as_utc(now))
 
 
 def window_days(window: Window, until: date) -> tuple[date, date]:
@@ -85,7 +81,7 @@ def latest_until(session: Session, now: datetime | None = None) -> date | None:
     """The latest listing day (not after `now`), or None on an empty database."""
     stmt = select(func.max(Submission.day))
     if now is not None:
-        stmt = stmt.where(Submission.day <= _utc(now).date())
+        stmt = stmt.where(Submission.day <= as_utc(now).date())
     return session.scalar(stmt)
 
 
@@ -136,7 +132,7 @@ def compute_window(
 ) -> WindowScores:
     """Scores of the window's papers (or, eligible_only=False, of every paper), computed now from the DB."""
     window = check_window(window)
-    until = until or latest_until(session, now) or (_utc(now).date() if now else date.today())
+    until = until or latest_until(session, now) or (as_utc(now).date() if now else date.today())
     as_of = as_of_for(until, now)
     start_day, end_day = window_days(window, until)
     rows = signal_rows(
@@ -304,7 +300,7 @@ def recompute(
     """
     windows: tuple[Window, ...] = (check_window(window),) if window else WINDOWS
     written = 0
-    computed_at = _utc(now)
+    computed_at = as_utc(now)
     for win in windows:
         with session_factory() as session, session.begin():
             if session.get_bind().dialect.name == "postgresql":
@@ -383,7 +379,7 @@ def explain(
 ) -> Explanation | None:
     """The explanation of one paper's score in the window ending on `until` (default: latest day)."""
     window = check_window(window)
-    until = until or latest_until(session, now) or (_utc(now).date() if now else date.today())
+    until = until or latest_until(session, now) or (as_utc(now).date() if now else date.today())
     as_of = as_of_for(until, now)
     one = compute_window(
         session,

@@ -24,6 +24,7 @@ from paperfeed.config import Settings
 from paperfeed.db.models import CodeLinkRow
 from paperfeed.ingest.http import HttpError, PoliteClient
 from paperfeed.ranking.models import StarSnapshot
+from paperfeed.timeutil import as_utc
 
 __all__ = [
     "RateLimited",
@@ -52,10 +53,6 @@ def repo_of(url: str) -> str | None:
     if m is None or m.group(1) in (".", "..") or m.group(2) in (".", ".."):
         return None
     return f"{m.group(1)}/{m.group(2)}".lower()
-
-
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def stars_gained_by_repo(
@@ -182,7 +179,7 @@ def _due_repos(session: Session, *, now: datetime, interval: timedelta) -> tuple
         .subquery()
     )
     latest: dict[str, tuple[datetime, int, str | None]] = {
-        repo: (_utc(at), stars, etag)
+        repo: (as_utc(at), stars, etag)
         for repo, at, stars, etag in session.execute(
             select(StarSnapshot.repo, StarSnapshot.fetched_at, StarSnapshot.stars, StarSnapshot.etag).join(
                 last, last.c.sid == StarSnapshot.id
@@ -238,7 +235,7 @@ def refresh_stars(
     report = RefreshReport()
     with session_factory() as session:
         due, report.skipped = _due_repos(
-            session, now=_utc(now()), interval=timedelta(hours=settings.stars_refresh_interval_h)
+            session, now=as_utc(now()), interval=timedelta(hours=settings.stars_refresh_interval_h)
         )
     if limit is not None:
         due = due[: max(limit, 0)]
@@ -299,7 +296,7 @@ def _iter_with_retry(
             yield item, response
             if report.remaining == 0:
                 reset = _reset_at(response.headers)
-                wait_s = (reset - _utc(now())).total_seconds() if reset else None
+                wait_s = (reset - as_utc(now())).total_seconds() if reset else None
                 if wait_s is not None and wait_s > settings.http_max_retry_after_s:
                     report.rate_limited = f"rate limit spent until {reset:%Y-%m-%d %H:%M:%S} UTC"
                     return
@@ -344,7 +341,7 @@ def _apply(
     now: Callable[[], datetime],
 ) -> str:
     """Store what one response says; the status word for progress output."""
-    at = _utc(now())
+    at = as_utc(now())
     if (response.status_code == 304 or response.headers.get(NOT_MODIFIED)) and due.last_stars is not None:
         # Unchanged: still a data point ("no stars gained since"), at no rate-limit cost.
         _record(session_factory, due, due.last_stars, due.etag, at)

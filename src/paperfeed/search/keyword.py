@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from paperfeed.db.models import Author, CodeLinkRow, Paper, PaperAuthor, PaperCategory
 from paperfeed.search.query import NAME_TOKENIZER, TEXT_TOKENIZER, name_analyzer, text_analyzer, title_key
+from paperfeed.timeutil import as_utc
 
 if TYPE_CHECKING:
     from paperfeed.config import Settings
@@ -229,9 +230,7 @@ def _rows_after(session: Session, after: int, limit: int) -> list[IndexRow]:
 
 
 def _stamp(value: datetime) -> str:
-    # SQLite hands back naive datetimes; paperfeed stores UTC everywhere.
-    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
-    return aware.astimezone(UTC).isoformat(timespec="microseconds")
+    return as_utc(value).isoformat(timespec="microseconds")
 
 
 @dataclass

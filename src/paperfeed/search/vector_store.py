@@ -17,6 +17,7 @@ from paperfeed.db.models import Paper
 from paperfeed.search.embeddings import MODEL_NAME, Embedder, paper_text
 from paperfeed.search.models import PaperVector
 from paperfeed.search.vectors import VectorIndex, default_index_path
+from paperfeed.timeutil import as_utc
 
 if TYPE_CHECKING:
     from paperfeed.config import Settings
@@ -166,10 +167,6 @@ def _db_time(session: Session, value: datetime) -> datetime:
     return value
 
 
-def _aware(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 def _changed(index: VectorIndex, ids: np.ndarray, vectors: np.ndarray) -> np.ndarray:
     """Mask of rows the index lacks or holds with a different vector."""
     out = np.ones(len(ids), dtype=bool)
@@ -201,8 +198,8 @@ def sync_vector_index(
         index.remove(index.ids())  # another model's vectors are not comparable: start over
         index.meta = {"model": model}
     raw = index.meta.get("cursor")
-    cursor = _aware(datetime.fromisoformat(raw)) - SYNC_OVERLAP if raw else None
-    newest = _aware(datetime.fromisoformat(raw)) if raw else None
+    cursor = as_utc(datetime.fromisoformat(raw)) - SYNC_OVERLAP if raw else None
+    newest = as_utc(datetime.fromisoformat(raw)) if raw else None
     added = 0
     full = len(index) == 0
     after: tuple[datetime, int] | None = None
@@ -232,7 +229,7 @@ def sync_vector_index(
             mask = np.ones(len(rows), dtype=bool) if full else _changed(index, ids, vecs)
             if mask.any():
                 added += index.add(ids[mask], vecs[mask])
-            last = _aware(rows[-1][2])
+            last = as_utc(rows[-1][2])
             after = (last, int(rows[-1][0]))
             newest = last if newest is None or last > newest else newest
             if progress is not None:

@@ -24,9 +24,10 @@ from paperfeed.community.errors import CommunityError
 from paperfeed.community.models import Comment
 from paperfeed.config import Settings
 from paperfeed.db.models import Paper
+from paperfeed.paths import paper_path
 from paperfeed.web.collection_pages import router as collection_router
 from paperfeed.web.csrf import CsrfDep
-from paperfeed.web.templating import paper_path, render
+from paperfeed.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 

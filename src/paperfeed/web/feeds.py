@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, datetime
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -13,9 +13,10 @@ from paperfeed import feed
 from paperfeed.api.deps import SessionDep, SettingsDep
 from paperfeed.config import Settings
 from paperfeed.db.models import Submission
+from paperfeed.paths import paper_path
 from paperfeed.text import feeds
 from paperfeed.text.feeds import FeedItem
-from paperfeed.web.templating import paper_path
+from paperfeed.timeutil import as_utc
 
 router = APIRouter(include_in_schema=False)
 
@@ -23,15 +24,8 @@ FEED_SIZE = 50
 DateQ = Annotated[str | None, Query()]
 
 
-def _aware(value: datetime | date) -> datetime:
-    if not isinstance(value, datetime):
-        return datetime.combine(value, time(0, 0), tzinfo=UTC)
-    # SQLite returns naive datetimes; paperfeed stores UTC.
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def _when(entry: Submission) -> datetime:
-    return _aware(entry.paper.published or entry.submitted_at)
+    return as_utc(entry.paper.published or entry.submitted_at)
 
 
 def _listing(
@@ -58,7 +52,7 @@ def _items(settings: Settings, page: feed.DailyPage) -> list[FeedItem]:
             title=entry.paper.title,
             link=base + paper_path(entry.paper.key),
             published=_when(entry),
-            updated=_aware(entry.paper.updated or _when(entry)),
+            updated=as_utc(entry.paper.updated or _when(entry)),
             summary=entry.paper.abstract,
             authors=entry.paper.author_names,
             categories=entry.paper.category_names,
@@ -68,7 +62,7 @@ def _items(settings: Settings, page: feed.DailyPage) -> list[FeedItem]:
 
 
 def _updated(page: feed.DailyPage) -> datetime:
-    return max((_aware(e.submitted_at) for e in page.entries), default=datetime.now(UTC))
+    return max((as_utc(e.submitted_at) for e in page.entries), default=datetime.now(UTC))
 
 
 def rss_document(settings: Settings, page: feed.DailyPage) -> str:

@@ -15,6 +15,7 @@ from starlette.responses import Response
 from paperfeed.api.deps import SessionDep, SettingsDep
 from paperfeed.config import Settings
 from paperfeed.db.models import Paper
+from paperfeed.paths import paper_path
 from paperfeed.search.service import (
     MODES,
     WINDOWS,
@@ -25,7 +26,8 @@ from paperfeed.search.service import (
     request_from_params,
 )
 from paperfeed.text.feeds import FeedItem, atom_document, rss_document
-from paperfeed.web.templating import paper_path, render
+from paperfeed.timeutil import as_utc
+from paperfeed.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger(__name__)
@@ -115,12 +117,8 @@ def _feed_papers(result: SearchResult | None) -> list[Paper]:
     return papers
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def _when(paper: Paper) -> datetime:
-    return _aware(paper.published or paper.created_at)
+    return as_utc(paper.published or paper.created_at)
 
 
 def _feed_title(settings: Settings, q: str) -> str:
@@ -140,7 +138,7 @@ def _feed(
             title=p.title,
             link=base + paper_path(p.key),
             published=_when(p),
-            updated=_aware(p.updated or _when(p)),
+            updated=as_utc(p.updated or _when(p)),
             summary=p.abstract,
             authors=p.author_names,
             categories=p.category_names,

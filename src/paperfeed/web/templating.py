@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import jinja2
 from fastapi import Request
@@ -12,6 +12,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
 from paperfeed.db.models import Paper
+from paperfeed.paths import paper_path
 from paperfeed.text.render import render_abstract, render_inline
 from paperfeed.web.csrf import csrf_token
 
@@ -50,11 +51,6 @@ def source_label(source: str) -> str:
 def link_label(kind: str) -> str:
     """A reader's name for a code-link kind ('github' -> 'GitHub')."""
     return LINK_LABELS.get(kind, kind)
-
-
-def paper_path(key: str) -> str:
-    """The site path of a paper page (old-style ids keep their slash: /papers/astro-ph/0601001)."""
-    return "/papers/" + quote(key, safe="/:")
 
 
 def abstract_excerpt(text: str, limit: int = 300) -> str:

@@ -1,0 +1,10 @@
+"""Site paths shared by the services and the web layer (no paperfeed imports)."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+
+def paper_path(key: str) -> str:
+    """The site path of a paper page (old-style ids keep their slash: /papers/astro-ph/0601001)."""
+    return "/papers/" + quote(key, safe="/:")
