@@ -17,6 +17,7 @@ from paperfeed.search.embeddings import (
     OnnxEmbedder,
     load_embedder,
     paper_text,
+    plan_batches,
     shipped_model_path,
     tokenizer_path,
 )
@@ -129,3 +130,56 @@ def test_truncation_at_the_token_budget() -> None:
 def test_paper_text_joins_title_and_abstract() -> None:
     assert paper_text("A  title.", " An\n abstract. ") == "A title. An abstract."
     assert paper_text("Only title", "") == "Only title"
+
+
+@pytest.mark.parametrize("workers", [1, 2, 3])
+@pytest.mark.parametrize("n", [1, 2, 5, 32, 33, 64, 65, 200])
+def test_plan_batches_covers_every_text_once_in_even_batches(n: int, workers: int) -> None:
+    rng = np.random.default_rng(n)
+    lengths = rng.integers(2, 257, size=n)
+    lengths[: n // 2] = 256  # most abstracts reach the 256-token cut
+    batches = plan_batches(lengths, 32, workers)
+    assert np.array_equal(np.sort(np.concatenate(batches)), np.arange(n))
+    assert max(len(b) for b in batches) <= 32
+    fewest = -(-n // 32)
+    if workers > 1 and n >= workers:
+        assert len(batches) == -(-fewest // workers) * workers  # every worker gets as many batches
+    else:
+        assert len(batches) == fewest
+    # Longest first; the costliest batch (texts x its longest text) is no costlier than cutting the
+    # sorted texts into as many batches of equal count.
+    firsts = [int(lengths[b].max()) for b in batches]
+    assert firsts == sorted(firsts, reverse=True)
+    cost = max(len(b) * int(lengths[b].max()) for b in batches)
+    by_count = np.array_split(np.argsort(-lengths, kind="stable"), len(batches))
+    assert cost <= max(len(b) * int(lengths[b].max()) for b in by_count)
+
+
+def test_plan_batches_cuts_short_texts_off_a_long_batch() -> None:
+    lengths = np.array([256] * 8 + [20] * 40)
+    batches = plan_batches(lengths, 32, 2)
+    # By count: 8 long + 16 short padded to 256 (24 x 256 tokens), then 24 short. By padded tokens: the
+    # long ones with as few short ones as the 32-text cap allows (16 x 256), then 32 short (32 x 20).
+    assert [len(b) for b in batches] == [16, 32]
+    assert set(batches[0].tolist()) >= set(range(8))
+    assert plan_batches(np.zeros(0, dtype=np.int64), 32, 2) == []
+
+
+def test_parallel_batches_match_one_thread(shipped: OnnxEmbedder) -> None:
+    texts = [paper_text(t, a) for t, a in _papers()[:9]]
+    one = OnnxEmbedder(max_tokens=128, batch_size=2, threads=1)
+    three = OnnxEmbedder(max_tokens=128, batch_size=2, threads=3)  # 9 texts: 6 batches, 3 side by side
+    assert three.embed(texts[:1]).shape == (1, DIM) and three._parallel is None  # one batch: no pool
+    assert np.abs(one.embed(texts) - three.embed(texts)).max() < 1e-5
+    assert three._parallel is not None
+
+
+def test_the_parallel_session_verifies_the_model_again(tmp_path: Path) -> None:
+    model = tmp_path / "model.onnx"
+    shutil.copy(shipped_model_path(), model)
+    emb = OnnxEmbedder(model_path=model, batch_size=1, threads=2)
+    assert emb.embed(["one text: one batch, the first session"]).shape == (1, DIM)
+    with model.open("ab") as fh:
+        fh.write(b"\0")
+    with pytest.raises(IntegrityError, match="does not match"):
+        emb.embed(["two texts", "two batches: the one-thread session is loaded now"])

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import itertools
 import os
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -96,10 +98,48 @@ def l2_normalise(x: np.ndarray) -> np.ndarray:
     return np.asarray(x / np.maximum(norms, 1e-12), dtype=np.float32)
 
 
+def plan_batches(lengths: np.ndarray, batch_size: int, workers: int = 1) -> list[np.ndarray]:
+    """Split texts (token counts `lengths`) into batches of similar length: a list of index arrays.
+
+    Texts are sorted longest first and cut into the fewest batches of at most batch_size texts, rounded
+    up to a multiple of `workers` (so every worker gets the same number), by the smallest padded-token
+    budget (texts x the longest text of the batch) that fits in that many: batches are of even cost, and
+    a batch of short texts may be cut short rather than padded to a long one.
+    """
+    n = len(lengths)
+    if n == 0:
+        return []
+    order = np.argsort(-lengths, kind="stable")
+    ls = [max(int(x), 1) for x in lengths[order]]
+    target = -(-n // batch_size)
+    if workers > 1 and n >= workers:
+        target = -(-target // workers) * workers
+
+    def cuts(budget: int) -> list[int]:
+        starts = [0]
+        for i in range(1, n):
+            count = i - starts[-1] + 1
+            if count > batch_size or count * ls[starts[-1]] > budget:
+                starts.append(i)
+        return starts
+
+    lo, hi = ls[0], ls[0] * min(n, batch_size)
+    while lo < hi:  # the smallest budget that needs at most `target` batches
+        mid = (lo + hi) // 2
+        if len(cuts(mid)) <= target:
+            hi = mid
+        else:
+            lo = mid + 1
+    return [order[a:b] for a, b in itertools.pairwise([*cuts(lo), n])]
+
+
 class OnnxEmbedder:
     """all-MiniLM-L6-v2 on ONNX Runtime: length-sorted batches, mean pooling, L2 normalisation.
 
     Nothing is loaded until the first embed() call; the model and tokenizer are verified by sha256 first.
+    A call of one batch runs on one session with `threads` intra-op threads (a search query); a call of
+    several batches runs them side by side, one per thread, on a second session of one thread each (less
+    synchronisation than splitting every op across threads, measured in docs/benchmarks.md).
     """
 
     name = MODEL_NAME
@@ -130,6 +170,8 @@ class OnnxEmbedder:
         self._model_loader = model_loader
         self._lock = threading.Lock()
         self._session: Any = None
+        self._parallel: Any = None  # (one-thread session, thread pool), made on the first multi-batch call
+        self._model_file: tuple[Path, str] | None = None  # (path, sha256) as verified by _load
         self._tokenizer: Any = None
         self._input_names: set[str] = set()
 
@@ -137,7 +179,6 @@ class OnnxEmbedder:
         with self._lock:
             if self._session is not None:
                 return
-            import onnxruntime as ort  # type: ignore[import-untyped]
             from tokenizers import Tokenizer
 
             verify_sha256(self.tokenizer_file, self.tokenizer_sha256)
@@ -149,15 +190,21 @@ class OnnxEmbedder:
             tok = Tokenizer.from_file(str(self.tokenizer_file))
             tok.no_padding()  # we pad per batch to its longest text, not to a fixed 128
             tok.enable_truncation(max_length=self.max_tokens)
-            opts = ort.SessionOptions()
-            opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-            opts.intra_op_num_threads = self.threads
-            opts.inter_op_num_threads = 1
-            opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-            session = ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+            session = _session(str(path), self.threads)
             self._input_names = {i.name for i in session.get_inputs()}
+            self._model_file = (path, sha)
             self._tokenizer = tok
             self._session = session
+
+    def _parallel_session(self) -> tuple[Any, ThreadPoolExecutor]:
+        with self._lock:
+            if self._parallel is None:
+                assert self._model_file is not None, "_load() runs first"
+                path, sha = self._model_file
+                verify_sha256(path, sha)  # the same file, checked again before this second load
+                pool = ThreadPoolExecutor(self.threads, thread_name_prefix="paperfeed-embed")
+                self._parallel = (_session(str(path), 1), pool)
+            return self._parallel  # type: ignore[no-any-return]
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Embed texts in length-sorted batches; rows come back in input order."""
@@ -171,13 +218,18 @@ class OnnxEmbedder:
         ids = [e.ids for e in encodings]
         lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
         # Longest first: similar lengths share a batch, so little compute is spent on padding.
-        order = np.argsort(-lengths, kind="stable")
-        for start in range(0, len(order), self.batch_size):
-            chunk = order[start : start + self.batch_size]
-            out[chunk] = self._run([ids[i] for i in chunk])
+        batches = plan_batches(lengths, self.batch_size, self.threads)
+        if len(batches) == 1 or self.threads == 1:
+            for chunk in batches:
+                out[chunk] = self._run(self._session, [ids[i] for i in chunk])
+            return out
+        session, pool = self._parallel_session()
+        results = pool.map(lambda chunk: self._run(session, [ids[i] for i in chunk]), batches)
+        for chunk, vectors in zip(batches, results, strict=True):
+            out[chunk] = vectors
         return out
 
-    def _run(self, batch: list[list[int]]) -> np.ndarray:
+    def _run(self, session: Any, batch: list[list[int]]) -> np.ndarray:
         width = max(len(x) for x in batch)
         input_ids = np.zeros((len(batch), width), dtype=np.int64)
         mask = np.zeros((len(batch), width), dtype=np.int64)
@@ -187,8 +239,23 @@ class OnnxEmbedder:
         feeds = {"input_ids": input_ids, "attention_mask": mask}
         if "token_type_ids" in self._input_names:
             feeds["token_type_ids"] = np.zeros_like(input_ids)
-        (hidden,) = self._session.run(["last_hidden_state"], feeds)
+        (hidden,) = session.run(["last_hidden_state"], feeds)
         return mean_pool(hidden, mask)
+
+
+def _session(path: str, threads: int) -> Any:
+    """An ONNX Runtime CPU session: all graph optimisations, sequential, `threads` intra-op threads."""
+    import onnxruntime as ort  # type: ignore[import-untyped]
+
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    # Idle intra-op threads would spin for a while after each run, taking the core the request needs next
+    # (loading the result page); throughput without spinning was the same (docs/benchmarks.md).
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return ort.InferenceSession(path, sess_options=opts, providers=["CPUExecutionProvider"])
 
 
 def fast_model_loader(out_dir: Path) -> Callable[[], tuple[Path, str]]:

@@ -3,10 +3,16 @@
 The shipped file stores int8 weights but runs them as fp32 (Cast + Mul on every call) through a graph
 exported op by op (attention as ~20 small ops with IsNaN/Where), which ONNX Runtime cannot fuse. Here the
 weights are dequantised once and laid into ONNX Runtime's fused contrib ops (EmbedLayerNormalization,
-Attention, SkipLayerNormalization, BiasGelu); then onnxruntime.quantization makes the attention, attention
-output and first feed-forward MatMuls dynamic int8 (per-channel weights, u8 activations). The second
-feed-forward MatMul (GELU outputs have outliers) and the embeddings stay fp32: quantising them cost
-quality for little speed (docs/embeddings.md has the measurements).
+Attention, SkipLayerNormalization, BiasGelu); then onnxruntime.quantization makes every MatMul dynamic
+int8 (per-channel weights, u8 activations; the attention becomes QAttention).
+
+The second feed-forward MatMul reads GELU outputs, and in layers 0-3 one or two of its 1,536 input channels
+are huge on the [CLS] token (13-24, against at most ~6 for every other channel): with one u8 scale per
+batch they would coarsen every other channel ~4x. Those channels are found by running the fp32 graph once
+on seeded random token ids (`outlier_channels`: no data needed; the same channels light up as on real
+abstracts) and moved to a small fp32 side path (their columns of the first MatMul, GELU, their rows of the
+second MatMul, added to the residual), so the int8 MatMuls never see them (docs/benchmarks.md has the
+measurements).
 """
 
 from __future__ import annotations
@@ -15,16 +21,20 @@ import hashlib
 import logging
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-BUILD_VERSION = "1"  # bump when the graph below changes: the cached file name carries it
+BUILD_VERSION = "2"  # bump when the graph below changes: the cached file name carries it
 LAYERS = 6
 HIDDEN = 384
 HEADS = 12
 EPS = 1e-12
+INTERMEDIATE = 4 * HIDDEN
+OUTLIER_THRESHOLD = 8.0  # |GELU output| above this on the calibration input: the channel stays fp32
+CALIBRATION_SEED = 0
 
 
 class ModelBuildError(RuntimeError):
@@ -50,11 +60,18 @@ def _weights(model: Any) -> tuple[dict[str, np.ndarray], list[np.ndarray]]:
     return weights, mats
 
 
-def fused_graph(model: Any) -> Any:
-    """An fp32 MiniLM-L6 ModelProto on ONNX Runtime's fused BERT ops (no token_type_ids input)."""
+def fused_graph(model: Any, outliers: Sequence[Sequence[int]] | None = None) -> Any:
+    """An fp32 MiniLM-L6 ModelProto on ONNX Runtime's fused BERT ops (no token_type_ids input).
+
+    outliers[i]: feed-forward channels of layer i computed on a side path (MatMul `fxa{i}`, BiasGelu,
+    MatMul `fxb{i}`, added to the residual) instead of in `ffa{i}`/`ffb{i}`: the same function, exactly.
+    """
     from onnx import TensorProto, helper, numpy_helper
 
     w, mats = _weights(model)
+    outliers = outliers or [[] for _ in range(LAYERS)]
+    if len(outliers) != LAYERS:
+        raise ValueError(f"outliers needs one channel list per layer ({LAYERS})")
     inits: list[Any] = []
 
     def init(name: str, arr: np.ndarray) -> str:
@@ -125,19 +142,34 @@ def fused_graph(model: Any) -> Any:
                 domain=ms,
                 epsilon=EPS,
             ),
-            helper.make_node("MatMul", [f"x{i}", init(f"f1{i}", f1)], [f"f1o{i}"], name=f"ffa{i}"),
-            helper.make_node(
-                "BiasGelu",
-                [f"f1o{i}", init(f"f1b{i}", layer(i, "intermediate.dense.bias"))],
-                [f"g{i}"],
-                domain=ms,
-            ),
-            helper.make_node("MatMul", [f"g{i}", init(f"f2{i}", f2)], [f"f2o{i}"], name=f"ffb{i}"),
+        ]
+        side = np.array(sorted(set(outliers[i])), dtype=np.int64)
+        keep = np.setdiff1d(np.arange(INTERMEDIATE), side)
+        f1b = layer(i, "intermediate.dense.bias")
+        skip = f"x{i}"
+        if len(side):
+            skip = f"xs{i}"
+            nodes += [
+                helper.make_node(
+                    "MatMul", [f"x{i}", init(f"f1s{i}", f1[:, side])], [f"f1s{i}o"], name=f"fxa{i}"
+                ),
+                helper.make_node(
+                    "BiasGelu", [f"f1s{i}o", init(f"f1bs{i}", f1b[side])], [f"gs{i}"], domain=ms
+                ),
+                helper.make_node(
+                    "MatMul", [f"gs{i}", init(f"f2s{i}", f2[side])], [f"f2s{i}o"], name=f"fxb{i}"
+                ),
+                helper.make_node("Add", [f"x{i}", f"f2s{i}o"], [skip], name=f"fxadd{i}"),
+            ]
+        nodes += [
+            helper.make_node("MatMul", [f"x{i}", init(f"f1{i}", f1[:, keep])], [f"f1o{i}"], name=f"ffa{i}"),
+            helper.make_node("BiasGelu", [f"f1o{i}", init(f"f1b{i}", f1b[keep])], [f"g{i}"], domain=ms),
+            helper.make_node("MatMul", [f"g{i}", init(f"f2{i}", f2[keep])], [f"f2o{i}"], name=f"ffb{i}"),
             helper.make_node(
                 "SkipLayerNormalization",
                 [
                     f"f2o{i}",
-                    f"x{i}",
+                    skip,
                     init(f"ln2g{i}", layer(i, "output.LayerNorm.weight")),
                     init(f"ln2b{i}", layer(i, "output.LayerNorm.bias")),
                     init(f"f2b{i}", layer(i, "output.dense.bias")),
@@ -171,6 +203,32 @@ def fused_graph(model: Any) -> Any:
     return fused
 
 
+def outlier_channels(
+    fused: Any, threshold: float = OUTLIER_THRESHOLD, seed: int = CALIBRATION_SEED
+) -> list[list[int]]:
+    """Per layer, the feed-forward channels whose GELU output exceeds threshold on a calibration batch.
+
+    The calibration batch is 16 sequences of 128 seeded random word pieces between [CLS] and [SEP]: the
+    outliers sit on [CLS] and are the same as on real abstracts, so no data set is needed.
+    """
+    import onnxruntime as ort  # type: ignore[import-untyped]
+    from onnx import TensorProto, helper
+
+    probe = type(fused)()
+    probe.CopyFrom(fused)
+    names = [f"g{i}" for i in range(LAYERS)]
+    for name in names:
+        probe.graph.output.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, None))
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    session = ort.InferenceSession(probe.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+    ids = np.random.default_rng(seed).integers(1000, 30522, size=(16, 128), dtype=np.int64)
+    ids[:, 0], ids[:, -1] = 101, 102  # [CLS] ... [SEP]
+    outs = session.run(names, {"input_ids": ids, "attention_mask": np.ones_like(ids)})
+    peaks = [np.abs(out.reshape(-1, out.shape[-1])).max(axis=0) for out in outs]
+    return [np.flatnonzero(peak > threshold).tolist() for peak in peaks]
+
+
 def build_fast_model(shipped: Path, out_dir: Path) -> Path:
     """Build (once) the fast graph from the verified shipped file; returns its path (a .sha256 beside it)."""
     import onnx
@@ -186,9 +244,11 @@ def build_fast_model(shipped: Path, out_dir: Path) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out_dir, prefix=".build-") as tmp:
         fp32 = Path(tmp) / "fused_fp32.onnx"
-        onnx.save(fused_graph(onnx.load(str(shipped))), str(fp32))
+        source = onnx.load(str(shipped))
+        onnx.save(fused_graph(source, outlier_channels(fused_graph(source))), str(fp32))
         q = Path(tmp) / "fast.onnx"
-        keep_fp32 = ["emb"] + [f"ffb{i}" for i in range(LAYERS)]
+        # The embeddings are a lookup; the outlier side paths are what must stay fp32.
+        keep_fp32 = ["emb"] + [f"fx{ab}{i}" for i in range(LAYERS) for ab in "ab"]
         root = logging.getLogger()
         level = root.level
         root.setLevel(logging.ERROR)  # the quantiser logs a generic "consider pre-processing" hint to root
