@@ -34,6 +34,7 @@ from paperfeed.db.models import Paper
 from paperfeed.ingest.records import PaperRecord
 from paperfeed.ingest.store import store_records
 from paperfeed.search.evaluate import mean_ndcg, mean_recall, parse_qrels
+from paperfeed.search.model_build import BUILD_VERSION as GRAPH_VERSION
 from paperfeed.search.vector_store import embed_pending
 from paperfeed.text.clean import clean_block, clean_line
 
@@ -154,7 +155,9 @@ def main() -> None:
     docs, queries, qrels = load_scifact(args.scifact)
     queries = {q: t for q, t in queries.items() if q in qrels}
     base = Settings()
-    workdir = args.workdir / f"scifact-v{BUILD_VERSION}-tb{base.search_title_boost}-{base.embed_model}"
+    # The fast graph's version is in the name: stored vectors of an older graph must not be reused.
+    graph = f"-g{GRAPH_VERSION}" if base.embed_model == "fast" else ""
+    workdir = args.workdir / f"scifact-v{BUILD_VERSION}-tb{base.search_title_boost}-{base.embed_model}{graph}"
     settings = Settings(
         database_url=f"sqlite:///{workdir / 'paperfeed.db'}",
         data_dir=workdir,

@@ -108,7 +108,13 @@ class Settings(BaseSettings):
         32, ge=1, le=1024, description="Texts per ONNX Runtime call (length-sorted)."
     )
     embed_threads: int = Field(
-        0, ge=0, le=256, description="ONNX Runtime intra-op threads for embeddings (0: one per CPU core)."
+        0,
+        ge=0,
+        le=256,
+        description=(
+            "Embedding threads (0: one per CPU core): a query's single batch splits its ops across them, "
+            "several batches run side by side, one per thread."
+        ),
     )
     embed_commit_batch: int = Field(
         256, ge=1, description="Papers embedded per database transaction by the embed job (resume point)."
