@@ -170,7 +170,7 @@ def _as_arxiv_id(text: str) -> str | None:
 
 
 def scoring_terms(terms: Sequence[str]) -> list[str]:
-    """The terms worth scoring: stop words dropped, unless nothing else is left ("the who" stays)."""
+    """The terms worth scoring: stop words dropped, unless nothing else is left ("to be or not to be")."""
     content = [t for t in terms if t not in STOP_WORDS]
     return content or list(terms)
 
