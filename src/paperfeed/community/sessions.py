@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
-from http.cookies import SimpleCookie
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -20,6 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from paperfeed.community.account_models import User, UserSession
 from paperfeed.config import Settings
+from paperfeed.cookies import scope_cookie
 from paperfeed.timeutil import as_utc
 
 COOKIE = "pf_session"
@@ -114,17 +114,7 @@ def clear_cookie(response: Response, settings: Settings) -> None:
 
 def cookie_value(scope: Scope) -> str | None:
     """The raw session id from the request's Cookie header, if it looks like one."""
-    for name, value in scope.get("headers", []):
-        if name == b"cookie":
-            jar: SimpleCookie = SimpleCookie()
-            try:
-                jar.load(value.decode("latin-1"))
-            except Exception:
-                return None
-            morsel = jar.get(COOKIE)
-            if morsel and 20 <= len(morsel.value) <= 128:
-                return morsel.value
-    return None
+    return scope_cookie(scope, COOKIE, min_len=20)
 
 
 def _load_user(factory: sessionmaker[Session], settings: Settings, raw: str) -> User | None:

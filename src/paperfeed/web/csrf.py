@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from http.cookies import SimpleCookie
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -19,6 +18,7 @@ from fastapi import Depends, HTTPException, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from paperfeed.config import Settings
+from paperfeed.cookies import scope_cookie
 from paperfeed.signing import secret_key
 
 COOKIE = "pf_csrf"
@@ -27,17 +27,7 @@ HEADER = "x-csrf-token"
 
 
 def _cookie_value(scope: Scope) -> str | None:
-    for name, value in scope.get("headers", []):
-        if name == b"cookie":
-            jar: SimpleCookie = SimpleCookie()
-            try:
-                jar.load(value.decode("latin-1"))
-            except Exception:
-                return None
-            morsel = jar.get(COOKIE)
-            if morsel and 16 <= len(morsel.value) <= 128:
-                return morsel.value
-    return None
+    return scope_cookie(scope, COOKIE, min_len=16)
 
 
 class CsrfCookieMiddleware:
