@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+import trendingkit as tk
 from paperfeed.config import Settings
-from paperfeed.db.models import CodeLinkRow, Paper, Submission
 from paperfeed.ranking import service
 from paperfeed.ranking.models import StarSnapshot, TrendingScoreRow
 from paperfeed.ranking.stars import repo_of, stars_gained_by_repo
@@ -166,55 +166,18 @@ def test_vectorised_score_equals_the_pure_function(
 
 # --- the service on SQLite and PostgreSQL -----------------------------------------------------------
 
-T0 = datetime(2026, 6, 1, tzinfo=UTC)
-
-
-def add_paper(
-    session: Session,
-    key: str,
-    day: date,
-    *,
-    up: int = 0,
-    local: int = 0,
-    comments: int = 0,
-    repo: str | None = None,
-) -> int:
-    paper = Paper(
-        key=key,
-        arxiv_id=key,
-        version=1,
-        title=f"Paper {key}",
-        abstract="A.",
-        source="test",
-        content_hash="h",
-        upvotes=up,
-        vote_count=local,
-        comment_count=comments,
-        listing_date=day,
-        created_at=T0,
-        updated_at=T0,
-    )
-    session.add(paper)
-    session.flush()
-    session.add(Submission(paper_id=paper.id, day=day, submitted_at=T0, source="test"))
-    if repo:
-        session.add(
-            CodeLinkRow(paper_id=paper.id, url=f"https://github.com/{repo}", kind="github", origin="abstract")
-        )
-    return paper.id
-
 
 @pytest.fixture
 def ranked_db(engine: Engine, session_factory: sessionmaker[Session]) -> dict[str, int]:
     until = date(2026, 7, 1)
     with session_factory() as s, s.begin():
         ids = {
-            "today_hot": add_paper(s, "2607.00001", until, up=50, comments=4),
-            "today_cold": add_paper(s, "2607.00002", until),
-            "today_stars": add_paper(s, "2607.00003", until, repo="Org/Repo"),
-            "week_old_hot": add_paper(s, "2606.00004", until - timedelta(days=5), up=400, local=30),
-            "month_old": add_paper(s, "2606.00005", until - timedelta(days=20), up=1000),
-            "ancient": add_paper(s, "2501.00006", date(2025, 1, 5), up=10**6),
+            "today_hot": tk.add_paper(s, "2607.00001", until, up=50, comments=4),
+            "today_cold": tk.add_paper(s, "2607.00002", until),
+            "today_stars": tk.add_paper(s, "2607.00003", until, repo="Org/Repo"),
+            "week_old_hot": tk.add_paper(s, "2606.00004", until - timedelta(days=5), up=400, local=30),
+            "month_old": tk.add_paper(s, "2606.00005", until - timedelta(days=20), up=1000),
+            "ancient": tk.add_paper(s, "2501.00006", date(2025, 1, 5), up=10**6),
         }
         # org/repo: 100 stars 10 days ago, 120 eight days ago, 150 six days ago, 900 now: 780 gained this
         # week (from the snapshot just before it), 800 this month (no snapshot that old: the first one).

@@ -11,52 +11,29 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+import trendingkit as tk
 from paperfeed.app import create_app
 from paperfeed.config import Settings
 from paperfeed.db.engine import make_engine, make_sessionmaker
 from paperfeed.db.migrate import upgrade
-from paperfeed.db.models import CodeLinkRow, Paper, Submission
+from paperfeed.db.models import CodeLinkRow
 from paperfeed.ranking import service
 from paperfeed.ranking.models import StarSnapshot
 
 UNTIL = date(2026, 7, 1)
-T0 = datetime(2026, 6, 1, tzinfo=UTC)
-
-
-def add_paper(
-    s: Session, key: str, day: date, *, up: int = 0, comments: int = 0, title: str | None = None
-) -> int:
-    paper = Paper(
-        key=key,
-        arxiv_id=key,
-        version=1,
-        title=title or f"Paper {key}",
-        abstract="An abstract.",
-        source="test",
-        content_hash="h",
-        upvotes=up,
-        comment_count=comments,
-        listing_date=day,
-        created_at=T0,
-        updated_at=T0,
-    )
-    s.add(paper)
-    s.flush()
-    s.add(Submission(paper_id=paper.id, day=day, submitted_at=T0, source="test"))
-    return paper.id
 
 
 def fill(factory: sessionmaker[Session]) -> None:
     with factory() as s, s.begin():
-        add_paper(s, "2607.00010", UNTIL, up=10)  # most upvoted today
-        starred = add_paper(s, "2607.00020", UNTIL, up=5)  # fewer votes, but a repository taking off
+        tk.add_paper(s, "2607.00010", UNTIL, up=10)  # most upvoted today
+        starred = tk.add_paper(s, "2607.00020", UNTIL, up=5)  # fewer votes, but a repository taking off
         s.add(
             CodeLinkRow(paper_id=starred, url="https://github.com/lab/fast", kind="github", origin="abstract")
         )
-        add_paper(s, "2607.00030", UNTIL, comments=2)
-        add_paper(s, "2606.00040", UNTIL - timedelta(days=3), up=3)
-        add_paper(s, "2606.00050", UNTIL - timedelta(days=20), up=2)
-        add_paper(s, "2607.00060", UNTIL, title="<script>window.__pwned = 1</script> Hostile")
+        tk.add_paper(s, "2607.00030", UNTIL, comments=2)
+        tk.add_paper(s, "2606.00040", UNTIL - timedelta(days=3), up=3)
+        tk.add_paper(s, "2606.00050", UNTIL - timedelta(days=20), up=2)
+        tk.add_paper(s, "2607.00060", UNTIL, title="<script>window.__pwned = 1</script> Hostile")
         end = datetime(2026, 7, 1, 12, tzinfo=UTC)
         for days, stars in ((8, 10), (0, 5000)):
             s.add(
