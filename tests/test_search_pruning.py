@@ -15,7 +15,7 @@ import searchkit as sk
 from paperfeed.config import Settings
 from paperfeed.db.engine import make_engine, make_sessionmaker
 from paperfeed.search.keyword import F_TEXT
-from paperfeed.search.pruning import split_terms
+from paperfeed.search.pruning import plan_phases, split_terms
 from paperfeed.search.query import STOP_WORDS, build_text_query, parse_query, scoring_terms
 from paperfeed.search.service import SearchRequest, SearchService
 
@@ -57,6 +57,23 @@ def test_split_properties(terms: list[str], budget: float) -> None:
     assert max(DF[t] for t in split.rare) <= min((DF[t] for t in split.common), default=10**9)
     if len(set(split.rare)) > 1:
         assert sum(DF[t] for t in split.rare) <= budget * 1000
+
+
+def test_a_phrase_query_is_picked_by_its_phrases_and_rescored_on_the_phrase_words() -> None:
+    df = {**DF, "vision": 400, "transform": 350, "segment": 30}.__getitem__
+    plan = plan_phases(parse_query('"vision transformer" segmentation models'), df, 1000, budget=0.05)
+    assert plan is not None and plan.by_phrases
+    assert plan.rare == ("segment",)  # the free words still split by the budget ...
+    assert plan.common == ("model", "vision", "transform")  # ... and every phrase word is re-scored
+    only = plan_phases(parse_query('"vision transformer"'), df, 1000, budget=0.05)
+    assert only is not None and only.rare == () and only.common == ("vision", "transform")
+
+
+def test_a_phrase_of_stop_words_keeps_one_phase() -> None:
+    # Its words are not scored, so the free words filter the matches: only one phase keeps that exact.
+    assert plan_phases(parse_query('"of the" porcelain'), DF.__getitem__, 1000, budget=0.05) is None
+    plain = plan_phases(parse_query("porcelain model"), DF.__getitem__, 1000, budget=0.05)
+    assert plain is not None and not plain.by_phrases and plain.common == ("model",)
 
 
 def test_stop_words_are_not_scored_unless_nothing_else_is_left() -> None:
@@ -127,3 +144,25 @@ def test_pruning_is_off_below_the_size_threshold(services: tuple[SearchService, 
         full = build_text_query(parsed, exhaustive.keyword.schema, F_TEXT)
         hits, _ = exhaustive._keyword_hits(parsed, full, [], 10, False)
         assert hits == exhaustive.keyword.search(full, limit=10)[0]
+
+
+PHRASE_QUERIES = ['"language models" retrieval', '"neural network"', '"deep learning" galaxy -quantum']
+
+
+@pytest.mark.parametrize("q", PHRASE_QUERIES)
+def test_two_phase_phrase_queries_match_one_phase(
+    services: tuple[SearchService, SearchService], q: str
+) -> None:
+    exhaustive, pruned = services
+    parsed = parse_query(q)
+    keyword = exhaustive.keyword
+    plan = plan_phases(parsed, keyword.doc_freq, keyword.num_docs, budget=0.05)
+    assert plan is not None and plan.by_phrases and plan.common
+    full = build_text_query(parsed, keyword.schema, F_TEXT)
+    every, _ = keyword.search(full, limit=10_000)
+    assert 0 < len(every) < 100  # fewer matches than the pool: two phases must then agree exactly
+    hits, total = pruned._keyword_hits(parsed, full, [], 10, False)
+    assert total is None
+    assert [pid for pid, _ in hits] == [pid for pid, _ in every[:10]]
+    for (_, got), (_, want) in zip(hits, every, strict=False):
+        assert got == pytest.approx(want, rel=1e-5)

@@ -95,7 +95,7 @@ class Paper(Base):
     @property
     def author_names(self) -> list[str]:
         """Author names in paper order (only the first few when a result page preloaded them)."""
-        # search.service.load_papers sets this plain attribute for result cards: two ORM objects per author
+        # search.cards.load_papers sets this plain attribute for result cards: two ORM objects per author
         # were most of the cost of a search page.
         preloaded: list[str] | None = self.__dict__.get("preloaded_author_names")
         if preloaded is not None:

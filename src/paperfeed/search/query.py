@@ -176,16 +176,24 @@ def scoring_terms(terms: Sequence[str]) -> list[str]:
 
 
 def build_text_query(
-    parsed: ParsedQuery, schema: tantivy.Schema, field_name: str, *, terms: Sequence[str] | None = None
+    parsed: ParsedQuery,
+    schema: tantivy.Schema,
+    field_name: str,
+    *,
+    terms: Sequence[str] | None = None,
+    terms_required: bool = True,
 ) -> tantivy.Query:
-    """The scoring query: every scoring term SHOULD match (BM25 on one field), every phrase MUST match
-    (stop words included), every excluded word MUST NOT. `terms` replaces the free terms when given."""
+    """The scoring query: at least one scoring term must match (BM25 on one field), every phrase MUST match
+    (stop words included), every excluded word MUST NOT. `terms` replaces the free terms when given; with
+    `terms_required=False` and a phrase, the terms only add to the score."""
     chosen = scoring_terms(parsed.terms) if terms is None else terms
     should: list[tuple[tantivy.Occur, tantivy.Query]] = [
         (tantivy.Occur.Should, tantivy.Query.term_query(schema, field_name, t)) for t in chosen
     ]
     clauses: list[tuple[tantivy.Occur, tantivy.Query]] = []
-    if should:
+    if should and not terms_required and parsed.phrases:
+        clauses.extend(should)  # beside a MUST clause, tantivy treats SHOULD clauses as optional
+    elif should:
         clauses.append((tantivy.Occur.Must, tantivy.Query.boolean_query(should)))
     for phrase in parsed.phrases:
         phrase_terms: list[str | tuple[int, str]] = [t for w in phrase for t in stems(w)]

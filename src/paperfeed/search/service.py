@@ -25,16 +25,16 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import tantivy
 from markupsafe import Markup
-from sqlalchemy import BindParameter, Select, bindparam, func, select
-from sqlalchemy.orm import Session, lazyload, selectinload, sessionmaker
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
 
-from paperfeed.db.models import Author, Paper, PaperAuthor, PaperCategory
+from paperfeed.db.models import Paper
+from paperfeed.search.cards import load_papers
 from paperfeed.search.fusion import rrf
 from paperfeed.search.keyword import (
     F_ARXIV,
@@ -47,14 +47,13 @@ from paperfeed.search.keyword import (
     keyword_dir,
     search_settings,
 )
-from paperfeed.search.pruning import split_terms
+from paperfeed.search.pruning import plan_phases
 from paperfeed.search.query import (
     ParsedQuery,
     QueryError,
     best_correction,
     build_text_query,
     parse_query,
-    scoring_terms,
 )
 from paperfeed.search.requests import (
     MAX_DEPTH,
@@ -379,19 +378,18 @@ class SearchService:
     ) -> tuple[list[tuple[int, float]], int | None]:
         """Keyword hits of `text_query`: one phase, or two phases on a large index (see search.pruning)."""
         settings = self.settings
-        if not count and not parsed.phrases and self.keyword.num_docs >= settings.search_prune_min_docs:
-            split = split_terms(
-                scoring_terms(parsed.terms),
-                self.keyword.doc_freq,
-                self.keyword.num_docs,
-                budget=settings.search_prune_budget,
+        if not count and self.keyword.num_docs >= settings.search_prune_min_docs:
+            plan = plan_phases(
+                parsed, self.keyword.doc_freq, self.keyword.num_docs, budget=settings.search_prune_budget
             )
-            if split.pruned:
-                first = build_text_query(parsed, self.keyword.schema, F_TEXT, terms=split.rare)
-                extra = [self.keyword.term_query(F_TEXT, t) for t in split.common]
+            if plan is not None:
+                first = build_text_query(
+                    parsed, self.keyword.schema, F_TEXT, terms=plan.rare, terms_required=not plan.by_phrases
+                )
+                extra = [self.keyword.term_query(F_TEXT, t) for t in plan.common]
                 pool = max(settings.search_prune_pool, limit + 20)
                 hits = self.keyword.search_rescored(self._all(first, filters), extra, pool=pool, limit=limit)
-                if len(hits) >= limit:
+                if plan.by_phrases or len(hits) >= limit:
                     return hits, None
                 # Fewer papers hold the rare terms than the page needs: score every match instead.
         return self.keyword.search(self._all(text_query, filters), limit=limit, count=count)
@@ -477,70 +475,6 @@ def snippet(generator: tantivy.SnippetGenerator | None, text: str) -> Markup:
                 suffix=" …" if where.end < len(text.encode("utf-8")) else "",
             )
     return plain_excerpt(text, SNIPPET_CHARS)
-
-
-@cache
-def _card_statements() -> tuple[Select[Paper], Select[int, str], Select[int, str]]:
-    """The three queries of a result page, built once (`ids` and `max_authors` are bound per call)."""
-    ids: BindParameter[list[int]] = bindparam("ids", expanding=True)
-    papers = (
-        select(Paper)
-        .where(Paper.id.in_(ids))
-        # The model loads authors and categories eagerly by default; here only their names are needed.
-        .options(lazyload(Paper.authors), lazyload(Paper.categories), selectinload(Paper.code_links))
-    )
-    names = (
-        select(PaperAuthor.paper_id, Author.name)
-        .join(Author, Author.id == PaperAuthor.author_id)
-        .where(PaperAuthor.paper_id.in_(ids), PaperAuthor.position < bindparam("max_authors"))
-        .order_by(PaperAuthor.paper_id, PaperAuthor.position)
-    )
-    cats = (
-        select(PaperCategory.paper_id, PaperCategory.category)
-        .where(PaperCategory.paper_id.in_(ids))
-        .order_by(PaperCategory.paper_id, PaperCategory.position)
-    )
-    return papers, names, cats
-
-
-def load_papers(session: Session, ids: Sequence[int], *, max_authors: int | None = None) -> list[Paper]:
-    """The papers of `ids` in that order (missing ids skipped), with categories, links and authors.
-
-    With `max_authors` (result cards), only the names of the first authors and the category names are
-    loaded, by two Core queries, into `Paper.author_names` and `Paper.category_names`: building ORM objects
-    for them (two per author) was most of a result page's cost, and the 0.2% of papers with hundreds of
-    authors (up to 3,303) dominated the slowest searches. `paper.authors` and `paper.categories` still load in
-    full on access. Without `max_authors`, everything is loaded as ORM objects (the API, feeds).
-    """
-    if not ids:
-        return []
-    id_list = list(ids)
-    if max_authors is None:
-        stmt = (
-            select(Paper)
-            .where(Paper.id.in_(id_list))
-            .options(
-                selectinload(Paper.authors).joinedload(PaperAuthor.author),
-                selectinload(Paper.categories),
-                selectinload(Paper.code_links),
-            )
-        )
-        found = {p.id: p for p in session.scalars(stmt)}
-        return [found[i] for i in id_list if i in found]
-    papers, names_stmt, cats_stmt = _card_statements()
-    found = {p.id: p for p in session.scalars(papers, {"ids": id_list})}
-    if found:
-        keys = list(found)
-        names: dict[int, list[str]] = {pid: [] for pid in keys}
-        cats: dict[int, list[str]] = {pid: [] for pid in keys}
-        for pid, name in session.execute(names_stmt, {"ids": keys, "max_authors": max_authors}):
-            names[pid].append(name)
-        for pid, cat in session.execute(cats_stmt, {"ids": keys}):
-            cats[pid].append(cat)
-        for pid, paper in found.items():
-            paper.preloaded_author_names = names[pid]  # type: ignore[attr-defined]
-            paper.preloaded_category_names = cats[pid]  # type: ignore[attr-defined]
-    return [found[i] for i in id_list if i in found]
 
 
 def _mlt(keyword: KeywordIndex, title: str, abstract: str) -> tantivy.Query:
