@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from paperfeed.config import Settings
 from paperfeed.search.embeddings import MODEL_SHA256, Embedder, load_embedder
-from paperfeed.search.keyword import build_keyword_index, keyword_dir
+from paperfeed.search.keyword import keyword_dir
+from paperfeed.search.keyword_store import build_keyword_index
 from paperfeed.search.service import SearchRequest, SearchService
 from paperfeed.search.vector_store import rebuild_vector_index
 from paperfeed.search.vectors import VectorIndex
@@ -99,7 +100,12 @@ class CachedEmbedder:
 
 def build_keyword(settings: Settings, factory: sessionmaker[Session]) -> int:
     """Build the tantivy index from the database (as `paperfeed reindex` does)."""
-    return build_keyword_index(factory, keyword_dir(settings), title_boost=settings.search_title_boost)
+    return build_keyword_index(
+        factory,
+        keyword_dir(settings),
+        title_boost=settings.search_title_boost,
+        shard_docs=settings.search_shard_docs,
+    )
 
 
 def build_vectors(settings: Settings, factory: sessionmaker[Session]) -> int:

@@ -25,7 +25,8 @@ from paperfeed.ingest.demo import demo_dir
 from paperfeed.ingest.jsonl import parse_jsonl_object
 from paperfeed.ingest.records import PaperRecord
 from paperfeed.ingest.store import store_records
-from paperfeed.search.keyword import build_keyword_index, keyword_dir
+from paperfeed.search.keyword import keyword_dir
+from paperfeed.search.keyword_store import build_keyword_index
 from paperfeed.search.service import SearchRequest, SearchResult, SearchService
 
 SAMPLE = Path(__file__).parent / "data" / "jsonl" / "sample.jsonl"
@@ -58,9 +59,11 @@ def fill(factory: sessionmaker[Session], objects: tuple[dict[str, Any], ...] | N
     assert report.rejected == 0, report.errors
 
 
-def service_for(settings: Settings, factory: sessionmaker[Session], **kw: Any) -> SearchService:
-    """Build the keyword index of the database, then a service over it."""
-    build_keyword_index(factory, keyword_dir(settings))
+def service_for(
+    settings: Settings, factory: sessionmaker[Session], *, shards: int | None = None, **kw: Any
+) -> SearchService:
+    """Build the keyword index of the database (in `shards` shards when given), then a service over it."""
+    build_keyword_index(factory, keyword_dir(settings), shards=shards)
     return SearchService(settings=settings, session_factory=factory, **kw)
 
 

@@ -14,7 +14,8 @@ from paperfeed.app import create_app
 from paperfeed.config import Settings
 from paperfeed.db.engine import make_engine, make_sessionmaker
 from paperfeed.db.migrate import upgrade
-from paperfeed.search.keyword import build_keyword_index, keyword_dir
+from paperfeed.search.keyword import keyword_dir
+from paperfeed.search.keyword_store import build_keyword_index
 
 pytestmark = pytest.mark.browser
 

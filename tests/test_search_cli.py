@@ -17,7 +17,7 @@ from paperfeed.db.engine import make_engine, make_sessionmaker
 from paperfeed.db.migrate import upgrade
 from paperfeed.ingest.jsonl import parse_jsonl_object
 from paperfeed.ingest.store import store_records
-from paperfeed.search.keyword import current_generation
+from paperfeed.search.keyword_store import current_generation
 
 runner = CliRunner()
 SAMPLE = Path(__file__).parent / "data" / "jsonl" / "sample.jsonl"

@@ -19,26 +19,25 @@ from paperfeed.db.engine import make_engine, make_sessionmaker
 from paperfeed.db.models import CodeLinkRow, Paper
 from paperfeed.ingest.jsonl import parse_jsonl_object
 from paperfeed.ingest.store import store_records
-from paperfeed.search.keyword import (
-    CODE_KINDS,
-    build_keyword_index,
-    current_generation,
-    keyword_dir,
-    sync_keyword_index,
-)
+from paperfeed.search.keyword import CODE_KINDS, keyword_dir
+from paperfeed.search.keyword_store import build_keyword_index, current_generation, sync_keyword_index
 from paperfeed.search.service import SearchError, SearchRequest, SearchService
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="module", params=["sqlite", "postgresql", "sqlite, 2 shards"])
 def service(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[SearchService]:
-    """One filled database per backend, shared by the read-only tests of this module."""
-    with sk.database(request.param, tmp_path_factory.mktemp("search")) as settings:
+    """One filled database per backend, shared by the read-only tests of this module; the same tests run
+    on an index split in two shards (as a large corpus is)."""
+    kind, _, shards = str(request.param).partition(", ")
+    with sk.database(kind, tmp_path_factory.mktemp("search")) as settings:
         engine = make_engine(settings)
         factory = make_sessionmaker(engine)
         sk.fill(factory)
-        yield sk.service_for(settings, factory)
+        service = sk.service_for(settings, factory, shards=2 if shards else None)
+        assert service.keyword.shards == (2 if shards else 1)
+        yield service
         engine.dispose()
 
 

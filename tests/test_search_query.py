@@ -9,7 +9,7 @@ import tantivy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from paperfeed.search.keyword import F_TEXT, IndexRow, _register, build_schema, paper_document
+from paperfeed.search.keyword import F_TEXT, IndexRow, build_schema, paper_document, register_tokenizers
 from paperfeed.search.query import (
     MAX_QUERY_CHARS,
     QueryError,
@@ -105,7 +105,7 @@ def test_highlight_escapes_everything_and_marks_byte_ranges() -> None:
 
 @pytest.fixture(scope="module")
 def tiny_index() -> tantivy.Index:
-    index = _register(tantivy.Index(build_schema()))
+    index = register_tokenizers(tantivy.Index(build_schema()))
     writer = index.writer(20_000_000, 1)
     for i, (title, abstract) in enumerate(
         [

@@ -17,7 +17,8 @@ import searchkit as sk
 import webdata
 from paperfeed.app import create_app
 from paperfeed.db.engine import make_engine, make_sessionmaker
-from paperfeed.search.keyword import build_keyword_index, keyword_dir
+from paperfeed.search.keyword import keyword_dir
+from paperfeed.search.keyword_store import build_keyword_index
 
 HF_SAMPLE = Path(__file__).parent / "data" / "api" / "daily_papers.json"
 OURS = {"score", "snippet", "matched_by", "similarity"}

@@ -148,6 +148,15 @@ class Settings(BaseSettings):
     search_candidates: int = Field(
         100, ge=10, le=2000, description="Candidates taken from each side (keyword, vectors) before fusion."
     )
+    search_shard_docs: int = Field(
+        250_000,
+        ge=1000,
+        description=(
+            "Papers per keyword-index shard: a full build splits the index into ceil(papers / this) shards, "
+            "at most one per CPU core, searched in parallel (docs/search.md). The sync keeps the number; "
+            "`paperfeed reindex` re-splits a grown corpus."
+        ),
+    )
     search_prune_min_docs: int = Field(
         200_000,
         ge=0,

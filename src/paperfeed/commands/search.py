@@ -19,11 +19,17 @@ def after_ingest(settings: Settings, factory: sessionmaker[Session]) -> None:
     """Bring the keyword index up to date after an ingest (papers without vectors match by keyword)."""
     if not settings.search_sync_after_ingest:
         return
-    from paperfeed.search.keyword import keyword_dir, search_settings, sync_keyword_index
+    from paperfeed.search.keyword import keyword_dir, search_settings
+    from paperfeed.search.keyword_store import sync_keyword_index
 
     settings = search_settings(settings)
     try:
-        n = sync_keyword_index(factory, keyword_dir(settings), title_boost=settings.search_title_boost)
+        n = sync_keyword_index(
+            factory,
+            keyword_dir(settings),
+            title_boost=settings.search_title_boost,
+            shard_docs=settings.search_shard_docs,
+        )
     except OSError as exc:  # the papers are stored; a broken index directory must not fail the ingest
         console.print(f"[yellow]search index not updated:[/] {escape(str(exc))}", highlight=False)
         return
@@ -52,7 +58,8 @@ def register(app: typer.Typer) -> None:
         ] = True,
     ) -> None:
         """Rebuild the search indexes from the database (the database is the truth)."""
-        from paperfeed.search.keyword import build_keyword_index, keyword_dir, search_settings
+        from paperfeed.search.keyword import keyword_dir, search_settings
+        from paperfeed.search.keyword_store import build_keyword_index
 
         settings = search_settings(settings_for(db))
         factory = ready(settings)
@@ -63,7 +70,11 @@ def register(app: typer.Typer) -> None:
                 progress.update(task, completed=done, total=total)
 
             n = build_keyword_index(
-                factory, keyword_dir(settings), progress=step, title_boost=settings.search_title_boost
+                factory,
+                keyword_dir(settings),
+                progress=step,
+                title_boost=settings.search_title_boost,
+                shard_docs=settings.search_shard_docs,
             )
         console.print(f"keyword index: {n} papers in {keyword_dir(settings)}")
         if vectors:
@@ -94,19 +105,20 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Search papers from the command line and print a table of results."""
-        from paperfeed.search.keyword import (
-            current_generation,
-            keyword_dir,
-            search_settings,
-            sync_keyword_index,
-        )
+        from paperfeed.search.keyword import keyword_dir, search_settings
+        from paperfeed.search.keyword_store import current_generation, sync_keyword_index
         from paperfeed.search.service import create_search_service, request_from_params
 
         settings = search_settings(settings_for(db))
         factory = ready(settings)
         if current_generation(keyword_dir(settings)) is None:
             console.print("building the keyword index first (once)...")
-            sync_keyword_index(factory, keyword_dir(settings), title_boost=settings.search_title_boost)
+            sync_keyword_index(
+                factory,
+                keyword_dir(settings),
+                title_boost=settings.search_title_boost,
+                shard_docs=settings.search_shard_docs,
+            )
         service = create_search_service(settings, factory)
         try:
             req = request_from_params(

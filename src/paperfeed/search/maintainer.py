@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from paperfeed.search.keyword import keyword_dir, sync_keyword_index
+from paperfeed.search.keyword import keyword_dir
+from paperfeed.search.keyword_store import sync_keyword_index
 
 if TYPE_CHECKING:
     from paperfeed.config import Settings
@@ -44,7 +45,10 @@ def sync_once(
 ) -> RoundReport:
     """One round of syncing; `service` (when given) gets its vectors updated and its searcher refreshed."""
     indexed = sync_keyword_index(
-        session_factory, keyword_dir(settings), title_boost=settings.search_title_boost
+        session_factory,
+        keyword_dir(settings),
+        title_boost=settings.search_title_boost,
+        shard_docs=settings.search_shard_docs,
     )
     embedded = added = 0
     if service is not None and service.vector_index is not None:

@@ -43,10 +43,10 @@ from paperfeed.search.keyword import (
     F_ID,
     F_TEXT,
     F_TITLE,
-    KeywordIndex,
     keyword_dir,
     search_settings,
 )
+from paperfeed.search.keyword_index import KeywordIndex
 from paperfeed.search.pruning import plan_phases
 from paperfeed.search.query import (
     ParsedQuery,
@@ -447,15 +447,13 @@ class SearchService:
         return [(pid, sim) for pid, sim in found if pid in allowed][:pool]
 
     def _snippets(self, result: SearchResult, text_query: tantivy.Query) -> None:
-        generator = self.keyword.snippet_generator(text_query)
-        if generator is not None:
-            generator.set_max_num_chars(SNIPPET_CHARS)
+        generator = self.keyword.snippet_generators(text_query, SNIPPET_CHARS)
         by_id = {p.id: p for p in result.papers}
         for hit in result.hits:
             paper = by_id.get(hit.paper_id)
             if paper is None:
                 continue
-            hit.snippet = snippet(generator, paper.abstract)
+            hit.snippet = snippet(generator(hit.paper_id), paper.abstract)
 
 
 def snippet(generator: tantivy.SnippetGenerator | None, text: str) -> Markup:
