@@ -93,10 +93,10 @@ def test_best_correction_prefers_close_then_frequent() -> None:
     assert best_correction("zzzz", candidates) is None
 
 
-def test_highlight_escapes_everything_and_marks_byte_ranges() -> None:
+def test_highlight_escapes_everything_and_marks_character_ranges() -> None:
     text = 'Naïve <script>alert("x")</script> & retrieval'
-    start = len('Naïve <script>alert("x")</script> & '.encode())
-    out = highlight(text, [(0, len("Naïve".encode())), (start, start + len("retrieval"))], prefix="… ")
+    start = len('Naïve <script>alert("x")</script> & ')
+    out = highlight(text, [(0, len("Naïve")), (start, start + len("retrieval"))], prefix="… ")
     assert out == (
         "… <mark>Naïve</mark> &lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; <mark>retrieval</mark>"
     )

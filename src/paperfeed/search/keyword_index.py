@@ -20,13 +20,12 @@ from typing import TypeVar
 import tantivy
 
 from paperfeed.search.keyword import F_DAY, F_ID, F_TEXT, build_schema, day_number
-from paperfeed.search.keyword_store import current_generation, open_shards, shard_dirs, shard_of
+from paperfeed.search.keyword_store import current_generation, open_shards, shard_dirs
 
 __all__ = ["KeywordIndex"]
 
 T = TypeVar("T")
 Hits = list[tuple[int, float]]
-Snippets = tantivy.SnippetGenerator
 
 
 def _search_one(
@@ -153,16 +152,23 @@ class KeywordIndex:
         return sum(s.num_docs for s in self._searchers)
 
     def search(
-        self, query: tantivy.Query, *, limit: int, offset: int = 0, count: bool = False
+        self, query: tantivy.Query, *, limit: int, offset: int = 0, count: bool = False, cheap: bool = False
     ) -> tuple[Hits, int | None]:
-        """(paper id, score) best first, and the number of matches when `count`."""
+        """(paper id, score) best first, and the number of matches when `count`.
+
+        `cheap`: the query reads a few short posting lists (an exact id or title), so the shards are searched
+        one after the other: waking a pool thread would cost more than the search.
+        """
         self.refresh()
         searchers = self._searchers
         if not searchers or limit <= 0:
             return [], 0 if count else None
         if len(searchers) == 1:
             return _search_one(searchers[0], query, limit, offset, count)
-        parts = self._each(searchers, lambda s: _search_one(s, query, offset + limit, 0, count))
+        if cheap:
+            parts = [_search_one(s, query, offset + limit, 0, count) for s in searchers]
+        else:
+            parts = self._each(searchers, lambda s: _search_one(s, query, offset + limit, 0, count))
         total = sum(c or 0 for _, c in parts) if count else None
         return _merge([hits for hits, _ in parts], offset, limit), total
 
@@ -194,26 +200,6 @@ class KeywordIndex:
             for term, n in s.terms_with_prefix(F_TEXT, prefix, limit=limit):
                 counts[str(term)] = counts.get(str(term), 0) + int(n)
         return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
-
-    def snippet_generators(self, query: tantivy.Query, max_chars: int) -> Callable[[int], Snippets | None]:
-        """`generator(paper_id)`: a snippet generator for the terms of `query`, from the paper's own shard.
-
-        A generator only marks terms its shard holds, so a word found in one shard alone would go unmarked
-        in a generator of another. Each is created on first use.
-        """
-        searchers = self._searchers
-        made: dict[int, Snippets] = {}
-
-        def generator(paper_id: int) -> Snippets | None:
-            if not searchers:
-                return None
-            shard = shard_of(paper_id, len(searchers))
-            if shard not in made:
-                made[shard] = tantivy.SnippetGenerator.create(searchers[shard], query, self.schema, F_TEXT)
-                made[shard].set_max_num_chars(max_chars)
-            return made[shard]
-
-        return generator
 
     def term_query(self, field: str, value: str | int | bool) -> tantivy.Query:
         """An exact term query on one of the index's fields."""

@@ -175,6 +175,11 @@ def scoring_terms(terms: Sequence[str]) -> list[str]:
     return content or list(terms)
 
 
+def marked_terms(parsed: ParsedQuery) -> frozenset[str]:
+    """The index terms a snippet marks: the scored terms and every word of a quoted phrase."""
+    return frozenset(scoring_terms(parsed.terms)) | {t for p in parsed.phrases for w in p for t in stems(w)}
+
+
 def build_text_query(
     parsed: ParsedQuery,
     schema: tantivy.Schema,

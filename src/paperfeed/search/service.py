@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import math
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -29,7 +30,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import tantivy
-from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -53,7 +53,9 @@ from paperfeed.search.query import (
     QueryError,
     best_correction,
     build_text_query,
+    marked_terms,
     parse_query,
+    text_analyzer,
 )
 from paperfeed.search.requests import (
     MAX_DEPTH,
@@ -69,7 +71,7 @@ from paperfeed.search.requests import (
     SimilarResult,
     request_from_params,
 )
-from paperfeed.search.snippets import highlight, plain_excerpt
+from paperfeed.search.snippets import candidate_prefixes, find_matches, snippet
 
 if TYPE_CHECKING:
     from paperfeed.config import Settings
@@ -234,6 +236,7 @@ class SearchService:
         depth = (request.page + 1) * request.limit
         pool = max(self.settings.search_candidates, depth)
         text_query = build_text_query(parsed, self.keyword.schema, F_TEXT)
+        shown = parsed  # the query whose words the snippets mark
 
         pins = self._pins(parsed, filters)
         ranks: dict[str, list[int]] = {}
@@ -247,7 +250,7 @@ class SearchService:
                 result.notices.append(f"No paper with arXiv id {parsed.arxiv_id} matches.")
         elif mode in ("keyword", "hybrid"):
             kw_limit = depth + len(pins) + 1 if mode == "keyword" else pool  # +1: is there a next page?
-            ranks["keyword"], total, text_query = self._keyword(
+            ranks["keyword"], total, shown = self._keyword(
                 parsed, text_query, filters, kw_limit, request.count, result.notices
             )
         if mode == "semantic" and (parsed.arxiv_id or not semantic_ok):
@@ -303,7 +306,7 @@ class SearchService:
             ids = [h.paper_id for h in result.hits]
             result.papers = load_papers(session, ids, max_authors=request.max_authors)
             if request.snippets:
-                self._snippets(result, text_query)
+                self._snippets(result, shown)
         return result
 
     def _filters(self, request: SearchRequest, session: Session) -> list[tantivy.Query]:
@@ -335,12 +338,12 @@ class SearchService:
         pins: dict[int, str] = {}
         if parsed.arxiv_id:
             found, _ = self.keyword.search(
-                self._all(self.keyword.term_query(F_ARXIV, parsed.arxiv_id), filters), limit=1
+                self._all(self.keyword.term_query(F_ARXIV, parsed.arxiv_id), filters), limit=1, cheap=True
             )
             pins.update((pid, "id") for pid, _ in found)
         if parsed.title and not parsed.arxiv_id:
             found, _ = self.keyword.search(
-                self._all(self.keyword.term_query(F_TITLE, parsed.title), filters), limit=3
+                self._all(self.keyword.term_query(F_TITLE, parsed.title), filters), limit=3, cheap=True
             )
             pins.update((pid, "title") for pid, _ in found if pid not in pins)
         return pins
@@ -353,7 +356,7 @@ class SearchService:
         limit: int,
         count: bool,
         notices: list[str],
-    ) -> tuple[list[int], int | None, tantivy.Query]:
+    ) -> tuple[list[int], int | None, ParsedQuery]:
         """Keyword candidates, their count when asked, and the query that found them (for snippets)."""
         found, total = self._keyword_hits(parsed, text_query, filters, limit, count)
         unknown = any(self.keyword.doc_freq(t) == 0 for t in parsed.terms)
@@ -365,8 +368,8 @@ class SearchService:
                 more, more_total = self._keyword_hits(tolerant, query, filters, limit, count)
                 if len(more) > len(found) or (unknown and more):
                     notices.append("Few exact matches: showing close spellings and completions too.")
-                    return [pid for pid, _ in more], more_total, query
-        return [pid for pid, _ in found], total, text_query
+                    return [pid for pid, _ in more], more_total, tolerant
+        return [pid for pid, _ in found], total, parsed
 
     def _keyword_hits(
         self,
@@ -446,33 +449,30 @@ class SearchService:
         allowed = {pid for pid, _ in allowed_hits}
         return [(pid, sim) for pid, sim in found if pid in allowed][:pool]
 
-    def _snippets(self, result: SearchResult, text_query: tantivy.Query) -> None:
-        generator = self.keyword.snippet_generators(text_query, SNIPPET_CHARS)
+    def _snippets(self, result: SearchResult, parsed: ParsedQuery) -> None:
+        terms = marked_terms(parsed)
+        prefixes = candidate_prefixes(terms)
+        docs = max(1, self.keyword.num_docs)
+        # Rarer words count more when choosing the passage (an idf, as BM25 weighs them).
+        weights = {t: math.log(1 + docs / (1 + self.keyword.doc_freq(t))) for t in terms}
+        analyzer = text_analyzer()
+        stems: dict[str, str | None] = {}
+
+        def stem_of(word: str) -> str | None:
+            low = word.lower()
+            if low not in stems:
+                found = analyzer.analyze(low)
+                stems[low] = found[0] if len(found) == 1 else None
+            return stems[low]
+
         by_id = {p.id: p for p in result.papers}
         for hit in result.hits:
             paper = by_id.get(hit.paper_id)
             if paper is None:
                 continue
-            hit.snippet = snippet(generator(hit.paper_id), paper.abstract)
-
-
-def snippet(generator: tantivy.SnippetGenerator | None, text: str) -> Markup:
-    """The best-matching passage of `text`, escaped, with matched words in <mark>."""
-    if generator is not None and text:
-        doc = tantivy.Document()
-        doc.add_text(F_TEXT, text)
-        found = generator.snippet_from_doc(doc)
-        ranges = [(r.start, r.end) for r in found.highlighted()]
-        if ranges:
-            where = found.fragment_range()
-            fragment = found.fragment()
-            return highlight(
-                fragment,
-                ranges,
-                prefix="… " if where.start > 0 else "",
-                suffix=" …" if where.end < len(text.encode("utf-8")) else "",
-            )
-    return plain_excerpt(text, SNIPPET_CHARS)
+            text = paper.abstract or ""
+            matches = find_matches(text, terms, prefixes, stem_of)
+            hit.snippet = snippet(text, matches, weights, SNIPPET_CHARS)
 
 
 def _mlt(keyword: KeywordIndex, title: str, abstract: str) -> tantivy.Query:
