@@ -1,10 +1,10 @@
-"""as_utc: the one naive-to-UTC helper (SQLite returns naive datetimes; paperfeed stores UTC)."""
+"""as_utc and iso_utc: the naive-to-UTC helpers (SQLite returns naive datetimes; paperfeed stores UTC)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
-from paperfeed.timeutil import as_utc
+from paperfeed.timeutil import as_utc, iso_utc
 
 
 def test_naive_is_taken_as_utc() -> None:
@@ -29,3 +29,10 @@ def test_aware_utc_is_unchanged() -> None:
     assert out == value
     assert out.utcoffset() == timedelta(0)
     assert out.isoformat() == "2026-07-01T23:59:59+00:00"
+
+
+def test_iso_utc_writes_every_moment_in_utc() -> None:
+    assert iso_utc(None) is None
+    assert iso_utc(datetime(2026, 11, 28, 9, 30)) == "2026-11-28T09:30:00+00:00"
+    paris = timezone(timedelta(hours=1))
+    assert iso_utc(datetime(2026, 11, 28, 10, 30, tzinfo=paris)) == "2026-11-28T09:30:00+00:00"

@@ -6,8 +6,6 @@ X-CSRF-Token header; see community/deps.py). Errors are {"error": message} with 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
@@ -19,6 +17,7 @@ from paperfeed.api.schemas import ErrorOut
 from paperfeed.community import comments, submissions, votes
 from paperfeed.community.deps import ApiModerator, ApiUser, ApiVerifiedUser, CurrentUser
 from paperfeed.community.errors import CommunityError
+from paperfeed.timeutil import iso_utc
 from paperfeed.web.community_pages import spend
 
 router = APIRouter(prefix="/api", tags=["community"])
@@ -33,12 +32,6 @@ ERRORS: dict[int | str, dict[str, object]] = {
     404: {"model": ErrorOut, "description": "No such paper or comment."},
     429: {"model": ErrorOut, "description": "Too many submissions or comments; see Retry-After."},
 }
-
-
-def _iso(moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
 
 
 class VoteOut(BaseModel):
@@ -106,8 +99,8 @@ def _comment_out(view: comments.CommentView) -> CommentOut:
         author=view.author,
         body=view.body,
         html=str(view.html),
-        createdAt=_iso(view.created_at) or "",
-        editedAt=_iso(view.edited_at),
+        createdAt=iso_utc(view.created_at) or "",
+        editedAt=iso_utc(view.edited_at),
         deleted=view.deleted,
         hidden=view.hidden,
         replies=[_comment_out(c) for c in view.children],

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from markupsafe import escape
@@ -20,7 +19,7 @@ from paperfeed.db.models import Paper
 from paperfeed.paths import paper_path
 from paperfeed.text.feeds import FeedItem, rss_document
 from paperfeed.text.render import strip_controls
-from paperfeed.timeutil import as_utc
+from paperfeed.timeutil import as_utc, iso_utc
 
 __all__ = [
     "bib_escape",
@@ -115,12 +114,6 @@ def bibtex(items: Sequence[Entry]) -> str:
     return "\n".join(out)
 
 
-def _iso(moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
-
-
 def collection_url(base_url: str, summary: Summary) -> str:
     """The public page of a collection."""
     return f"{base_url.rstrip('/')}/u/{summary.owner}/c/{summary.collection.slug}"
@@ -137,18 +130,18 @@ def collection_json(summary: Summary, items: Sequence[Entry], base_url: str) -> 
         "description": c.description,
         "public": c.public,
         "url": collection_url(base, summary),
-        "createdAt": _iso(c.created_at),
+        "createdAt": iso_utc(c.created_at),
         "papers": [
             {
                 "id": e.paper.arxiv_id or e.paper.key,
                 "title": e.paper.title,
                 "authors": [{"name": n} for n in e.paper.author_names],
                 "summary": e.paper.abstract,
-                "publishedAt": _iso(e.paper.published),
+                "publishedAt": iso_utc(e.paper.published),
                 "url": base + paper_path(e.paper.key),
                 "arxivUrl": e.paper.abs_url,
                 "note": e.note,
-                "addedAt": _iso(e.added_at),
+                "addedAt": iso_utc(e.added_at),
             }
             for e in items
         ],
