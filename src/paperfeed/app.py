@@ -19,6 +19,7 @@ from paperfeed.api.community_routes import router as api_community_router
 from paperfeed.api.routes import router as api_router
 from paperfeed.api.search_routes import router as api_search_router
 from paperfeed.api.trending_routes import router as api_trending_router
+from paperfeed.community.errors import CommunityError
 from paperfeed.community.sessions import LoginSessionMiddleware
 from paperfeed.config import Settings
 from paperfeed.db.engine import make_engine, make_sessionmaker
@@ -51,6 +52,13 @@ def _error(request: Request, status: int, message: str) -> Response:
 async def _feed_error(request: Request, exc: Exception) -> Response:
     # Bad dates, weeks, pages and limits are the client's mistake: 400 with the reason, never a 500.
     return _error(request, 400, str(exc))
+
+
+async def _community_error(request: Request, exc: Exception) -> Response:
+    # A community service's refusal (bad input, not found, not allowed): its status and its message, which
+    # is written to be shown. One handler, so routes call the services without a try/except each.
+    assert isinstance(exc, CommunityError)
+    return _error(request, exc.status, str(exc))
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
@@ -107,6 +115,7 @@ def create_app(settings: Settings) -> FastAPI:
     # Sets request.state.user for every request (pages, API, error pages): see community/sessions.py.
     app.add_middleware(LoginSessionMiddleware)
     app.add_exception_handler(feed.FeedError, _feed_error)
+    app.add_exception_handler(CommunityError, _community_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")

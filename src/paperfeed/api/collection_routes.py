@@ -10,12 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from paperfeed.api.deps import SessionDep, SettingsDep, paper_or_404, refused, session_factory
+from paperfeed.api.deps import SessionDep, SettingsDep, paper_or_404, session_factory
 from paperfeed.api.schemas import ErrorOut
 from paperfeed.community import collections, exports
 from paperfeed.community.account_models import User
 from paperfeed.community.deps import ApiUser, CurrentUser
-from paperfeed.community.errors import CommunityError
 from paperfeed.community.models import Collection
 
 router = APIRouter(tags=["collections"])
@@ -93,16 +92,13 @@ def mine(session: SessionDep, settings: SettingsDep, user: ApiUser) -> list[Coll
 @router.post("/collections", status_code=201, responses=ERRORS, summary="Create a collection")
 def create(request: Request, body: CollectionIn, settings: SettingsDep, user: ApiUser) -> CollectionOut:
     """Create a collection; its slug is derived from the name."""
-    try:
-        made = collections.create_collection(
-            session_factory(request),
-            user_id=user.id,
-            name=body.name,
-            description=body.description,
-            public=body.public,
-        )
-    except CommunityError as exc:
-        raise refused(exc) from None
+    made = collections.create_collection(
+        session_factory(request),
+        user_id=user.id,
+        name=body.name,
+        description=body.description,
+        public=body.public,
+    )
     return _out(collections.Summary(made, user.username, 0), settings.base_url)
 
 
@@ -118,17 +114,14 @@ def patch(
     request: Request, collection_id: int, body: CollectionPatch, settings: SettingsDep, user: ApiUser
 ) -> CollectionOut:
     """Rename, describe, publish or unpublish."""
-    try:
-        collections.update_collection(
-            session_factory(request),
-            user_id=user.id,
-            collection_id=collection_id,
-            name=body.name,
-            description=body.description,
-            public=body.public,
-        )
-    except CommunityError as exc:
-        raise refused(exc) from None
+    collections.update_collection(
+        session_factory(request),
+        user_id=user.id,
+        collection_id=collection_id,
+        name=body.name,
+        description=body.description,
+        public=body.public,
+    )
     with session_factory(request)() as session:
         return _out(_mine(session, user, collection_id), settings.base_url)
 
@@ -138,10 +131,7 @@ def patch(
 )
 def remove(request: Request, collection_id: int, user: ApiUser) -> Response:
     """Delete the collection (the papers stay)."""
-    try:
-        collections.delete_collection(session_factory(request), user_id=user.id, collection_id=collection_id)
-    except CommunityError as exc:
-        raise refused(exc) from None
+    collections.delete_collection(session_factory(request), user_id=user.id, collection_id=collection_id)
     return Response(status_code=204)
 
 
@@ -163,17 +153,14 @@ def put_paper(
     """Idempotent: adding a paper twice keeps one entry, with the latest note."""
     paper = paper_or_404(session, paper_id)
     session.close()
-    try:
-        collections.add_paper(
-            session_factory(request),
-            user_id=user.id,
-            collection_id=collection_id,
-            paper_id=paper.id,
-            note=body.note,
-            max_items=settings.collection_max_items,
-        )
-    except CommunityError as exc:
-        raise refused(exc) from None
+    collections.add_paper(
+        session_factory(request),
+        user_id=user.id,
+        collection_id=collection_id,
+        paper_id=paper.id,
+        note=body.note,
+        max_items=settings.collection_max_items,
+    )
     return Response(status_code=204)
 
 
@@ -189,12 +176,9 @@ def delete_paper(
     """Idempotent: removing a paper that is not there is not an error."""
     paper = paper_or_404(session, paper_id)
     session.close()
-    try:
-        collections.remove_paper(
-            session_factory(request), user_id=user.id, collection_id=collection_id, paper_id=paper.id
-        )
-    except CommunityError as exc:
-        raise refused(exc) from None
+    collections.remove_paper(
+        session_factory(request), user_id=user.id, collection_id=collection_id, paper_id=paper.id
+    )
     return Response(status_code=204)
 
 

@@ -12,11 +12,10 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from paperfeed.api.collection_routes import router as collection_router
-from paperfeed.api.deps import SessionDep, SettingsDep, paper_or_404, refused, session_factory
+from paperfeed.api.deps import SessionDep, SettingsDep, paper_or_404, session_factory
 from paperfeed.api.schemas import ErrorOut
 from paperfeed.community import comments, submissions, votes
 from paperfeed.community.deps import ApiModerator, ApiUser, ApiVerifiedUser, CurrentUser
-from paperfeed.community.errors import CommunityError
 from paperfeed.timeutil import iso_utc
 from paperfeed.web.community_pages import spend
 
@@ -110,10 +109,7 @@ def _comment_out(view: comments.CommentView) -> CommentOut:
 def _vote(request: Request, session: Session, paper_id: str, user_id: int, voted: bool) -> VoteOut:
     paper = paper_or_404(session, paper_id)
     session.close()
-    try:
-        state = votes.set_vote(session_factory(request), user_id=user_id, paper_id=paper.id, voted=voted)
-    except CommunityError as exc:
-        raise refused(exc) from None
+    state = votes.set_vote(session_factory(request), user_id=user_id, paper_id=paper.id, voted=voted)
     return VoteOut(paperId=paper.key, voted=state.voted, upvotes=state.total, voteCount=state.vote_count)
 
 
@@ -152,17 +148,14 @@ def post_comment(
     paper = paper_or_404(session, paper_id)
     session.close()
     spend(request, settings, "comment", user)
-    try:
-        new_id = comments.create_comment(
-            session_factory(request),
-            user_id=user.id,
-            paper_id=paper.id,
-            body=body.body,
-            parent_id=body.parentId,
-            max_chars=settings.comment_max_chars,
-        )
-    except CommunityError as exc:
-        raise refused(exc) from None
+    new_id = comments.create_comment(
+        session_factory(request),
+        user_id=user.id,
+        paper_id=paper.id,
+        body=body.body,
+        parent_id=body.parentId,
+        max_chars=settings.comment_max_chars,
+    )
     with session_factory(request)() as fresh:
         return _comment_out(_find(comments.thread(fresh, paper.id), new_id))
 
@@ -182,38 +175,27 @@ def edit_comment(
     request: Request, comment_id: int, body: CommentEdit, settings: SettingsDep, user: ApiVerifiedUser
 ) -> Response:
     """Replace the body; only the author may."""
-    try:
-        comments.edit_comment(
-            session_factory(request),
-            user_id=user.id,
-            comment_id=comment_id,
-            body=body.body,
-            max_chars=settings.comment_max_chars,
-        )
-    except CommunityError as exc:
-        raise refused(exc) from None
+    comments.edit_comment(
+        session_factory(request),
+        user_id=user.id,
+        comment_id=comment_id,
+        body=body.body,
+        max_chars=settings.comment_max_chars,
+    )
     return Response(status_code=204)
 
 
 @router.delete("/comments/{comment_id}", status_code=204, responses=ERRORS, summary="Delete a comment")
 def delete_comment(request: Request, comment_id: int, user: ApiUser) -> Response:
     """Delete a comment: its author or a moderator."""
-    try:
-        comments.delete_comment(session_factory(request), user_id=user.id, comment_id=comment_id)
-    except CommunityError as exc:
-        raise refused(exc) from None
+    comments.delete_comment(session_factory(request), user_id=user.id, comment_id=comment_id)
     return Response(status_code=204)
 
 
 @router.post("/comments/{comment_id}/hide", status_code=204, responses=ERRORS, summary="Hide a comment")
 def hide_comment(request: Request, comment_id: int, body: HideIn, user: ApiModerator) -> Response:
     """Hide a comment or show it again; moderators only."""
-    try:
-        comments.set_hidden(
-            session_factory(request), user_id=user.id, comment_id=comment_id, hidden=body.hidden
-        )
-    except CommunityError as exc:
-        raise refused(exc) from None
+    comments.set_hidden(session_factory(request), user_id=user.id, comment_id=comment_id, hidden=body.hidden)
     return Response(status_code=204)
 
 
@@ -225,14 +207,11 @@ def hide_comment(request: Request, comment_id: int, body: HideIn, user: ApiModer
 )
 def submit(request: Request, body: SubmitIn, settings: SettingsDep, user: ApiVerifiedUser) -> SubmittedOut:
     """Fetch the paper from the arXiv API (never from the given link) and put it on today's list."""
-    try:
-        submissions.extract_arxiv_id(body.arxiv)  # refused input costs no quota
-        spend(request, settings, "submit", user)
-        done = submissions.submit_paper(
-            session_factory(request), settings, text=body.arxiv, username=user.username
-        )
-    except CommunityError as exc:
-        raise refused(exc) from None
+    submissions.extract_arxiv_id(body.arxiv)  # refused input costs no quota
+    spend(request, settings, "submit", user)
+    done = submissions.submit_paper(
+        session_factory(request), settings, text=body.arxiv, username=user.username
+    )
     return SubmittedOut(paperId=done.key, title=done.title, day=done.day.isoformat(), fetched=done.fetched)
 
 

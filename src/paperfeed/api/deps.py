@@ -9,7 +9,6 @@ from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session, sessionmaker
 
 from paperfeed import feed
-from paperfeed.community.errors import CommunityError
 from paperfeed.config import Settings
 from paperfeed.db.models import Paper
 
@@ -30,11 +29,6 @@ def get_session(request: Request) -> Iterator[Session]:
     """A read session for one request, closed when the response is done."""
     with session_factory(request)() as session:
         yield session
-
-
-def refused(exc: CommunityError) -> HTTPException:
-    """A service's refusal as an HTTP error: an error page on the site, {"error": ...} under /api."""
-    return HTTPException(exc.status, str(exc))
 
 
 def paper_or_404(session: Session, paper_id: str) -> Paper:

@@ -13,11 +13,10 @@ from sqlalchemy.orm import Session
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from paperfeed import feed
-from paperfeed.api.deps import SessionDep, SettingsDep, refused, session_factory
+from paperfeed.api.deps import SessionDep, SettingsDep, session_factory
 from paperfeed.community import collections, exports
 from paperfeed.community.account_models import User
 from paperfeed.community.deps import CurrentUser, RequireUser, safe_next
-from paperfeed.community.errors import CommunityError
 from paperfeed.community.models import Collection
 from paperfeed.web.csrf import CsrfDep
 from paperfeed.web.templating import render
@@ -71,20 +70,17 @@ def create(
     """Create a collection; with `paper`, put that paper in it and go back to `next`."""
     paper_id = _paper_id(session, paper) if paper else None
     session.close()
-    try:
-        made = collections.create_collection(
-            session_factory(request), user_id=user.id, name=name, description=description, public=bool(public)
+    made = collections.create_collection(
+        session_factory(request), user_id=user.id, name=name, description=description, public=bool(public)
+    )
+    if paper_id is not None:
+        collections.add_paper(
+            session_factory(request),
+            user_id=user.id,
+            collection_id=made.id,
+            paper_id=paper_id,
+            max_items=settings.collection_max_items,
         )
-        if paper_id is not None:
-            collections.add_paper(
-                session_factory(request),
-                user_id=user.id,
-                collection_id=made.id,
-                paper_id=paper_id,
-                max_items=settings.collection_max_items,
-            )
-    except CommunityError as exc:
-        raise refused(exc) from None
     target = collection_path(user.username, made.slug)
     return RedirectResponse(safe_next(next, target) if paper_id else target, status_code=303)
 
@@ -100,27 +96,21 @@ def edit(
     public: Flag = "",
 ) -> Response:
     """Rename, describe, publish or unpublish a collection (its address stays)."""
-    try:
-        row = collections.update_collection(
-            session_factory(request),
-            user_id=user.id,
-            collection_id=collection_id,
-            name=name,
-            description=description,
-            public=bool(public),
-        )
-    except CommunityError as exc:
-        raise refused(exc) from None
+    row = collections.update_collection(
+        session_factory(request),
+        user_id=user.id,
+        collection_id=collection_id,
+        name=name,
+        description=description,
+        public=bool(public),
+    )
     return RedirectResponse(collection_path(user.username, row.slug), status_code=303)
 
 
 @router.post("/collections/{collection_id}/delete", name="collection_delete")
 def delete(request: Request, collection_id: int, _csrf: CsrfDep, user: RequireUser) -> Response:
     """Delete a collection (the papers stay on the site)."""
-    try:
-        collections.delete_collection(session_factory(request), user_id=user.id, collection_id=collection_id)
-    except CommunityError as exc:
-        raise refused(exc) from None
+    collections.delete_collection(session_factory(request), user_id=user.id, collection_id=collection_id)
     return RedirectResponse("/collections", status_code=303)
 
 
@@ -140,17 +130,14 @@ def add(
     paper_id = _paper_id(session, paper)
     target = _path_of(session, user, collection_id)
     session.close()
-    try:
-        collections.add_paper(
-            session_factory(request),
-            user_id=user.id,
-            collection_id=collection_id,
-            paper_id=paper_id,
-            note=note or None,
-            max_items=settings.collection_max_items,
-        )
-    except CommunityError as exc:
-        raise refused(exc) from None
+    collections.add_paper(
+        session_factory(request),
+        user_id=user.id,
+        collection_id=collection_id,
+        paper_id=paper_id,
+        note=note or None,
+        max_items=settings.collection_max_items,
+    )
     return RedirectResponse(safe_next(next, target), status_code=303)
 
 
@@ -168,17 +155,14 @@ def note(
     """Change the note on a paper in one's collection."""
     target = _path_of(session, user, collection_id)
     session.close()
-    try:
-        collections.add_paper(
-            session_factory(request),
-            user_id=user.id,
-            collection_id=collection_id,
-            paper_id=paper_id,
-            note=note,
-            max_items=settings.collection_max_items,
-        )
-    except CommunityError as exc:
-        raise refused(exc) from None
+    collections.add_paper(
+        session_factory(request),
+        user_id=user.id,
+        collection_id=collection_id,
+        paper_id=paper_id,
+        note=note,
+        max_items=settings.collection_max_items,
+    )
     return RedirectResponse(f"{target}#p{paper_id}", status_code=303)
 
 
@@ -195,12 +179,9 @@ def remove(
     """Take a paper out of one's collection."""
     target = _path_of(session, user, collection_id)
     session.close()
-    try:
-        collections.remove_paper(
-            session_factory(request), user_id=user.id, collection_id=collection_id, paper_id=paper_id
-        )
-    except CommunityError as exc:
-        raise refused(exc) from None
+    collections.remove_paper(
+        session_factory(request), user_id=user.id, collection_id=collection_id, paper_id=paper_id
+    )
     return RedirectResponse(safe_next(next, target), status_code=303)
 
 
@@ -208,10 +189,7 @@ def remove(
 
 
 def _find(session: Session, username: str, slug: str, viewer: User | None) -> collections.Summary:
-    try:
-        return collections.find_collection(session, username, slug, viewer_id=viewer.id if viewer else None)
-    except CommunityError as exc:
-        raise refused(exc) from None
+    return collections.find_collection(session, username, slug, viewer_id=viewer.id if viewer else None)
 
 
 @router.get("/u/{username}/c/{slug}.bib", name="collection_bib")

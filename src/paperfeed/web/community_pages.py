@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from paperfeed import feed
-from paperfeed.api.deps import SessionDep, SettingsDep, refused, session_factory
+from paperfeed.api.deps import SessionDep, SettingsDep, session_factory
 from paperfeed.community import collections, comments, profiles, quotas, ratelimit, submissions, votes
 from paperfeed.community.account_models import User
 from paperfeed.community.deps import CurrentUser, RequireUser, RequireVerifiedUser, safe_next
@@ -103,12 +103,7 @@ def vote(
     """Set the viewer's vote ("1" up, "0" withdrawn): the form says which, so a double click is harmless."""
     paper = paper_or_404(session, paper_id)
     session.close()  # the service opens its own transaction
-    try:
-        state = votes.set_vote(
-            session_factory(request), user_id=user.id, paper_id=paper.id, voted=vote != "0"
-        )
-    except CommunityError as exc:
-        raise refused(exc) from None
+    state = votes.set_vote(session_factory(request), user_id=user.id, paper_id=paper.id, voted=vote != "0")
     if wants_json(request):
         return JSONResponse({"voted": state.voted, "count": state.total, "paperId": paper.key})
     return RedirectResponse(safe_next(next, paper_path(paper.key)), status_code=303)
@@ -188,17 +183,14 @@ def comment(
     paper = paper_or_404(session, paper_id)
     session.close()
     spend(request, settings, "comment", user)
-    try:
-        new_id = comments.create_comment(
-            session_factory(request),
-            user_id=user.id,
-            paper_id=paper.id,
-            body=body,
-            parent_id=parent_id,
-            max_chars=settings.comment_max_chars,
-        )
-    except CommunityError as exc:
-        raise refused(exc) from None
+    new_id = comments.create_comment(
+        session_factory(request),
+        user_id=user.id,
+        paper_id=paper.id,
+        body=body,
+        parent_id=parent_id,
+        max_chars=settings.comment_max_chars,
+    )
     return _to_comment(paper, new_id)
 
 
@@ -215,16 +207,13 @@ def comment_edit(
     """Replace the text of one's own comment."""
     paper = _comment_paper(session, comment_id)
     session.close()
-    try:
-        comments.edit_comment(
-            session_factory(request),
-            user_id=user.id,
-            comment_id=comment_id,
-            body=body,
-            max_chars=settings.comment_max_chars,
-        )
-    except CommunityError as exc:
-        raise refused(exc) from None
+    comments.edit_comment(
+        session_factory(request),
+        user_id=user.id,
+        comment_id=comment_id,
+        body=body,
+        max_chars=settings.comment_max_chars,
+    )
     return _to_comment(paper, comment_id)
 
 
@@ -235,10 +224,7 @@ def comment_delete(
     """Delete a comment (its author, or a moderator)."""
     paper = _comment_paper(session, comment_id)
     session.close()
-    try:
-        comments.delete_comment(session_factory(request), user_id=user.id, comment_id=comment_id)
-    except CommunityError as exc:
-        raise refused(exc) from None
+    comments.delete_comment(session_factory(request), user_id=user.id, comment_id=comment_id)
     return _to_comment(paper)
 
 
@@ -254,12 +240,9 @@ def comment_hide(
     """Hide a comment ("1") or show it again ("0"); moderators only (the service checks the role)."""
     paper = _comment_paper(session, comment_id)
     session.close()
-    try:
-        comments.set_hidden(
-            session_factory(request), user_id=user.id, comment_id=comment_id, hidden=hidden != "0"
-        )
-    except CommunityError as exc:
-        raise refused(exc) from None
+    comments.set_hidden(
+        session_factory(request), user_id=user.id, comment_id=comment_id, hidden=hidden != "0"
+    )
     return _to_comment(paper, comment_id)
 
 
@@ -269,10 +252,7 @@ def comment_hide(
 @router.get("/u/{username}", name="profile")
 def profile(request: Request, username: str, session: SessionDep, viewer: CurrentUser) -> Response:
     """A user's public page: submissions, upvotes and public collections (all collections for the owner)."""
-    try:
-        info = profiles.profile(session, username, viewer_id=viewer.id if viewer else None)
-    except CommunityError as exc:
-        raise refused(exc) from None
+    info = profiles.profile(session, username, viewer_id=viewer.id if viewer else None)
     return render(request, "profile.html", {"profile": info})
 
 
