@@ -45,6 +45,7 @@ from paperfeed.search.keyword import (
     SCHEMA_VERSION,
     IndexRow,
     build_schema,
+    ids_query,
     load_rows,
     paper_document,
     register_tokenizers,
@@ -301,10 +302,7 @@ def _held(searcher: tantivy.Searcher, ids: Sequence[int]) -> set[int]:
     out: set[int] = set()
     for start in range(0, len(ids), 1000):
         chunk = ids[start : start + 1000]
-        query = tantivy.Query.boolean_query(
-            [(tantivy.Occur.Should, tantivy.Query.term_query(schema, F_ID, pid)) for pid in chunk]
-        )
-        hits = searcher.search(query, limit=len(chunk), count=False).hits
+        hits = searcher.search(ids_query(schema, chunk), limit=len(chunk), count=False).hits
         out.update(int(v) for v in searcher.fast_field_values(F_ID, [a for _, a in hits]) if v is not None)
     return out
 
