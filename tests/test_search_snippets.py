@@ -1,23 +1,18 @@
 """Snippets (search.snippets): the query's words are found by their stems, the passage with the most of them
-is chosen, and everything in it is escaped. Pure functions, with the index's own analyzer as `stem_of`."""
+is chosen, and everything in it is escaped. Pure functions, with the index's own analyzer as `word_stem`."""
 
 from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from paperfeed.search.query import marked_terms, parse_query, text_analyzer
+from paperfeed.search.query import marked_terms, parse_query, word_stem
 from paperfeed.search.snippets import best_window, candidate_prefixes, find_matches, snippet
-
-
-def stem_of(word: str) -> str | None:
-    found = text_analyzer().analyze(word.lower())
-    return found[0] if len(found) == 1 else None
 
 
 def marks(q: str, text: str, max_chars: int = 280) -> tuple[str, list[str]]:
     terms = marked_terms(parse_query(q))
-    matches = find_matches(text, terms, candidate_prefixes(terms), stem_of)
+    matches = find_matches(text, terms, candidate_prefixes(terms), word_stem)
     html = str(snippet(text, matches, {}, max_chars))
     return html, [text[s:e] for s, e, _ in matches]
 
@@ -63,7 +58,7 @@ def test_no_match_gives_the_start_of_the_text() -> None:
 
 def test_no_terms_no_pattern() -> None:
     assert candidate_prefixes([]) == ()
-    assert find_matches("anything", frozenset(), (), stem_of) == []
+    assert find_matches("anything", frozenset(), (), word_stem) == []
 
 
 MATCHES = st.lists(
@@ -93,3 +88,9 @@ def test_best_window_properties(matches: list[tuple[int, int, str]], max_chars: 
         for hi in range(lo, len(matches)):
             if matches[hi][1] - matches[lo][0] <= max_chars:
                 assert score(lo, hi) <= best + 1e-6
+
+
+def test_word_stem_is_the_index_term_of_one_word() -> None:
+    assert word_stem("Models") == word_stem("modelling") == "model"
+    assert word_stem("state-of-the-art") is None  # several terms, not one word
+    assert word_stem("") is None

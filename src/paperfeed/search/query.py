@@ -11,7 +11,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 
 import tantivy
 
@@ -85,6 +85,18 @@ def name_analyzer() -> tantivy.TextAnalyzer:
 def stems(text: str) -> list[str]:
     """The index terms of `text` (what the keyword field stores for it)."""
     return list(text_analyzer().analyze(text))
+
+
+def word_stem(word: str) -> str | None:
+    """The index term of one word, or None when it makes no single term (snippets ask this of every word
+    that starts like a query term, the same words again and again: the answers are memoised)."""
+    return _word_stem(word.lower())
+
+
+@lru_cache(maxsize=65536)
+def _word_stem(word: str) -> str | None:
+    found = stems(word)
+    return found[0] if len(found) == 1 else None
 
 
 def title_key(title: str) -> str:

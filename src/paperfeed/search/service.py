@@ -55,7 +55,7 @@ from paperfeed.search.query import (
     build_text_query,
     marked_terms,
     parse_query,
-    text_analyzer,
+    word_stem,
 )
 from paperfeed.search.requests import (
     MAX_DEPTH,
@@ -455,23 +455,13 @@ class SearchService:
         docs = max(1, self.keyword.num_docs)
         # Rarer words count more when choosing the passage (an idf, as BM25 weighs them).
         weights = {t: math.log(1 + docs / (1 + self.keyword.doc_freq(t))) for t in terms}
-        analyzer = text_analyzer()
-        stems: dict[str, str | None] = {}
-
-        def stem_of(word: str) -> str | None:
-            low = word.lower()
-            if low not in stems:
-                found = analyzer.analyze(low)
-                stems[low] = found[0] if len(found) == 1 else None
-            return stems[low]
-
         by_id = {p.id: p for p in result.papers}
         for hit in result.hits:
             paper = by_id.get(hit.paper_id)
             if paper is None:
                 continue
             text = paper.abstract or ""
-            matches = find_matches(text, terms, prefixes, stem_of)
+            matches = find_matches(text, terms, prefixes, word_stem)
             hit.snippet = snippet(text, matches, weights, SNIPPET_CHARS)
 
 
