@@ -29,9 +29,9 @@ Hits = list[tuple[int, float]]
 
 
 def _search_one(
-    searcher: tantivy.Searcher, query: tantivy.Query, limit: int, offset: int, count: bool
+    searcher: tantivy.Searcher, query: tantivy.Query, limit: int, count: bool
 ) -> tuple[Hits, int | None]:
-    result = searcher.search(query, limit=limit, count=count, offset=offset)
+    result = searcher.search(query, limit=limit, count=count)
     ids = searcher.fast_field_values(F_ID, [addr for _, addr in result.hits])
     hits = [(int(pid or 0), float(score)) for (score, _), pid in zip(result.hits, ids, strict=True)]
     matched: int | None = getattr(result, "count", None) if count else None  # not in tantivy's stubs
@@ -65,11 +65,13 @@ def _rescored_one(
                 key = (addr.segment_ord, addr.doc)
                 if key in scores:
                     scores[key] += float(score)
-    best = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+    best = sorted(scores.items(), key=lambda kv: (-kv[1], pid_of[kv[0]]))[:limit]
     return [(pid_of[key], score) for key, score in best]
 
 
 def _merge(parts: Sequence[Hits], offset: int, limit: int) -> Hits:
+    """One ranking of every shard's hits. Equal scores go by paper id, in every search path: tantivy would
+    order them by document address, which depends on how indexing threads cut segments."""
     merged = sorted((hit for part in parts for hit in part), key=lambda h: (-h[1], h[0]))
     return merged[offset : offset + limit]
 
@@ -163,12 +165,10 @@ class KeywordIndex:
         searchers = self._searchers
         if not searchers or limit <= 0:
             return [], 0 if count else None
-        if len(searchers) == 1:
-            return _search_one(searchers[0], query, limit, offset, count)
         if cheap:
-            parts = [_search_one(s, query, offset + limit, 0, count) for s in searchers]
+            parts = [_search_one(s, query, offset + limit, count) for s in searchers]
         else:
-            parts = self._each(searchers, lambda s: _search_one(s, query, offset + limit, 0, count))
+            parts = self._each(searchers, lambda s: _search_one(s, query, offset + limit, count))
         total = sum(c or 0 for _, c in parts) if count else None
         return _merge([hits for hits, _ in parts], offset, limit), total
 
