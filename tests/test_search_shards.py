@@ -20,8 +20,6 @@ import searchkit as sk
 from paperfeed.config import Settings
 from paperfeed.db.engine import make_engine, make_sessionmaker
 from paperfeed.db.models import CodeLinkRow, Paper
-from paperfeed.ingest.jsonl import parse_jsonl_object
-from paperfeed.ingest.store import store_records
 from paperfeed.search.keyword import F_TEXT, keyword_dir
 from paperfeed.search.keyword_index import KeywordIndex
 from paperfeed.search.keyword_store import (
@@ -126,10 +124,6 @@ def test_completions_add_up_across_shards(pair: tuple[KeywordIndex, KeywordIndex
     assert two.terms_with_prefix("transf", 5) == one.terms_with_prefix("transf", 5)
 
 
-def _record(obj: dict[str, object]) -> list[object]:
-    return [parse_jsonl_object(obj)]
-
-
 @pytest.mark.parametrize("shards", [1, 2])
 def test_sync_routes_new_changed_and_deleted_papers_to_their_shard(
     db_settings: Settings, session_factory: sessionmaker[Session], shards: int
@@ -144,10 +138,10 @@ def test_sync_routes_new_changed_and_deleted_papers_to_their_shard(
     assert service.keyword.shards == shards
     assert sync_keyword_index(session_factory, root) == 0
 
-    store_records(session_factory, _record(demo[30]))  # type: ignore[arg-type]
+    sk.fill(session_factory, (demo[30],))
     old = demo[0]
     renamed = dict(old, id=f"{old['id']}v2", title="Zanzibar Quokka Toolkit", summary="For zanzibar quokkas.")
-    store_records(session_factory, _record(renamed))  # type: ignore[arg-type]
+    sk.fill(session_factory, (renamed,))
     with session_factory() as session, session.begin():
         gone = session.scalar(select(Paper.id).where(Paper.arxiv_id == str(demo[5]["id"]).split("v")[0]))
         session.execute(delete(CodeLinkRow).where(CodeLinkRow.paper_id == gone))
