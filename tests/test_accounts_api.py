@@ -8,7 +8,9 @@ from sqlalchemy import Engine, select
 
 from accountkit import FAST_HASH, client_for, csrf, login, make_user, post_form
 from paperfeed.community.account_models import ApiToken, User
-from paperfeed.community.deps import (
+from paperfeed.config import Settings
+from paperfeed.db.engine import make_sessionmaker
+from paperfeed.http.auth import (
     ApiCurrentUser,
     ApiModerator,
     ApiUser,
@@ -18,9 +20,7 @@ from paperfeed.community.deps import (
     RequireUser,
     RequireVerifiedUser,
 )
-from paperfeed.config import Settings
-from paperfeed.db.engine import make_sessionmaker
-from paperfeed.web.csrf import CsrfDep
+from paperfeed.http.csrf import CsrfDep
 
 
 def _probe_routes(client: TestClient) -> None:

@@ -14,10 +14,10 @@ import webdata
 from communitydata import PASSWORD, Site, login, make_site
 from paperfeed.community import accounts, collections, exports
 from paperfeed.community.account_models import User
-from paperfeed.community.errors import CommunityError, NotFound
 from paperfeed.community.models import Collection, CollectionItem
 from paperfeed.config import Settings
 from paperfeed.db.models import Paper
+from paperfeed.errors import NotFound, UserError
 
 
 @pytest.fixture
@@ -50,7 +50,7 @@ def test_crud_notes_and_ownership(site: Site) -> None:
         "reading-list-2",
         "reading-list",
     )
-    with pytest.raises(CommunityError, match="needs a name"):
+    with pytest.raises(UserError, match="needs a name"):
         collections.create_collection(site.factory, user_id=alice, name="   ")
 
     math, old = site.paper_id(webdata.MATH_ID), site.paper_id(webdata.OLD_ID)
@@ -65,7 +65,7 @@ def test_crud_notes_and_ownership(site: Site) -> None:
         (webdata.OLD_ID, ""),
         (webdata.MATH_ID, "re-read"),
     ]
-    with pytest.raises(CommunityError, match="at most 2 papers"):
+    with pytest.raises(UserError, match="at most 2 papers"):
         collections.add_paper(
             site.factory,
             user_id=alice,

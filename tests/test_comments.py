@@ -11,10 +11,10 @@ import webdata
 from communitydata import PASSWORD, Site, assert_inert, login, make_site
 from paperfeed.community import accounts, comments
 from paperfeed.community.account_models import User
-from paperfeed.community.errors import CommunityError, Forbidden, NotFound
 from paperfeed.community.models import Comment
 from paperfeed.config import Settings
 from paperfeed.db.models import Paper
+from paperfeed.errors import Forbidden, NotFound, UserError
 
 
 @pytest.fixture
@@ -54,7 +54,7 @@ def test_comment_lifecycle_keeps_the_count(site: Site) -> None:
     for _ in range(2):  # hiding twice counts once
         comments.set_hidden(site.factory, user_id=mod, comment_id=c2, hidden=True)
     assert counted(site, pid) == 1
-    with pytest.raises(CommunityError):
+    with pytest.raises(UserError):
         comments.edit_comment(
             site.factory, user_id=bob, comment_id=c2, body="sneaky edit of a hidden comment"
         )
@@ -94,9 +94,9 @@ def test_thread_shape_and_placeholders(site: Site) -> None:
 def test_bad_comments_write_nothing(site: Site) -> None:
     alice = site.user("alice")
     pid, other = site.paper_id(webdata.MATH_ID), site.paper_id(webdata.OLD_ID)
-    with pytest.raises(CommunityError, match="empty"):
+    with pytest.raises(UserError, match="empty"):
         comments.create_comment(site.factory, user_id=alice, paper_id=pid, body="  \n ")
-    with pytest.raises(CommunityError, match="at most 100"):
+    with pytest.raises(UserError, match="at most 100"):
         comments.create_comment(site.factory, user_id=alice, paper_id=pid, body="x" * 101, max_chars=100)
     with pytest.raises(NotFound):
         comments.create_comment(site.factory, user_id=alice, paper_id=999_999, body="hello")
@@ -104,7 +104,7 @@ def test_bad_comments_write_nothing(site: Site) -> None:
     with pytest.raises(NotFound):
         comments.create_comment(site.factory, user_id=alice, paper_id=pid, body="x", parent_id=elsewhere)
     comments.delete_comment(site.factory, user_id=alice, comment_id=elsewhere)
-    with pytest.raises(CommunityError, match="deleted"):
+    with pytest.raises(UserError, match="deleted"):
         comments.create_comment(site.factory, user_id=alice, paper_id=other, body="x", parent_id=elsewhere)
     assert counted(site, pid) == 0 and site.count(Comment, Comment.paper_id == pid) == 0
 

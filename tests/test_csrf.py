@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from paperfeed.app import create_app
 from paperfeed.config import Settings
-from paperfeed.web.csrf import COOKIE, CsrfDep
+from paperfeed.http.csrf import COOKIE, CsrfDep
 
 # State-changing routes that must work without the browser's cookie, each with the reason.
 EXEMPT = {
@@ -31,7 +31,7 @@ def _dependency_calls(route: APIRoute) -> set[object]:
 
 
 def test_every_html_form_post_is_csrf_protected(settings: Settings) -> None:
-    from paperfeed.web.csrf import require_csrf
+    from paperfeed.http.csrf import require_csrf
 
     app = create_app(settings)
     # FastAPI keeps included routers nested: iter_route_contexts walks them with their full paths.
@@ -65,7 +65,7 @@ def client(settings: Settings) -> Iterator[TestClient]:
 
 
 def _token(client: TestClient) -> str:
-    from paperfeed.web.csrf import _expected
+    from paperfeed.http.csrf import _expected
 
     cookie = client.get("/docs").cookies.get(COOKIE) or client.cookies.get(COOKIE)
     assert cookie

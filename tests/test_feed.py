@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 import webdata
 from paperfeed import feed
 from paperfeed.db.models import Paper
+from paperfeed.errors import UserError
 from paperfeed.ingest.store import store_records
 
 
@@ -163,7 +164,7 @@ def test_get_paper_by_old_id_key_and_unknown(filled: sessionmaker[Session]) -> N
 def test_bad_requests_raise_feed_error(
     filled: sessionmaker[Session], kwargs: dict[str, object], message: str
 ) -> None:
-    with filled() as s, pytest.raises(feed.FeedError, match=message):
+    with filled() as s, pytest.raises(UserError, match=message):
         feed.daily(s, **kwargs)  # type: ignore[arg-type]
 
 

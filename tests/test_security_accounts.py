@@ -11,9 +11,9 @@ from sqlalchemy import Engine, func, select
 from accountkit import FAST_HASH, PASSWORD, client_for, csrf, get_user, login, make_user, post_form
 from paperfeed.community import accounts, sessions
 from paperfeed.community.account_models import User, UserSession
-from paperfeed.community.deps import safe_next
 from paperfeed.config import Settings
 from paperfeed.db.engine import make_sessionmaker
+from paperfeed.http.auth import safe_next
 from paperfeed.mailsink import SmtpSink
 
 

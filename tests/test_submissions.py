@@ -13,9 +13,9 @@ from sqlalchemy import select
 import webdata
 from communitydata import Site, login, make_site
 from paperfeed.community import submissions
-from paperfeed.community.errors import CommunityError, Conflict, NotFound, UpstreamError
 from paperfeed.config import Settings
 from paperfeed.db.models import Paper, Submission
+from paperfeed.errors import Conflict, NotFound, UpstreamError, UserError
 from replay import ReplayServer, Reply, recorded_body_bytes
 
 DATA = Path(__file__).parent / "data" / "arxiv_api"
@@ -84,7 +84,7 @@ def test_ids_and_links_accepted(text: str, expected: tuple[str, int | None]) -> 
     ],
 )
 def test_everything_else_refused(text: str) -> None:
-    with pytest.raises(CommunityError):
+    with pytest.raises(UserError):
         submissions.extract_arxiv_id(text)
 
 

@@ -12,10 +12,10 @@ from sqlalchemy import func, select
 import webdata
 from communitydata import Site, csrf, login, make_site
 from paperfeed.community import votes
-from paperfeed.community.errors import NotFound
 from paperfeed.community.models import Vote
 from paperfeed.config import Settings
 from paperfeed.db.models import Paper
+from paperfeed.errors import NotFound
 
 
 @pytest.fixture

@@ -6,29 +6,25 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
-from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from paperfeed import feed
 from paperfeed.api.account_routes import router as api_account_router
 from paperfeed.api.community_routes import router as api_community_router
 from paperfeed.api.routes import router as api_router
 from paperfeed.api.search_routes import router as api_search_router
 from paperfeed.api.trending_routes import router as api_trending_router
-from paperfeed.community.errors import CommunityError
 from paperfeed.community.sessions import LoginSessionMiddleware
 from paperfeed.config import Settings
 from paperfeed.db.engine import make_engine, make_sessionmaker
+from paperfeed.http.csrf import CsrfCookieMiddleware
+from paperfeed.http.errors import install_error_handlers
 from paperfeed.jobs.queue import start_in_process
 from paperfeed.search.maintainer import start_for_app
 from paperfeed.search.service import create_search_service
 from paperfeed.web.account_pages import router as account_pages_router
 from paperfeed.web.community_pages import router as community_pages_router
-from paperfeed.web.csrf import CsrfCookieMiddleware
 from paperfeed.web.digest_pages import router as digest_pages_router
 from paperfeed.web.feeds import router as feeds_router
 from paperfeed.web.pages import router as pages_router
@@ -38,45 +34,8 @@ from paperfeed.web.templating import make_templates, render
 from paperfeed.web.trending_pages import router as trending_pages_router
 
 
-def _wants_json(request: Request) -> bool:
-    return request.url.path.startswith("/api/") or request.url.path == "/api"
-
-
-def _error(request: Request, status: int, message: str) -> Response:
-    """JSON {"error": ...} under /api, an HTML page everywhere else."""
-    if _wants_json(request):
-        return JSONResponse({"error": message}, status_code=status)
+def _error_page(request: Request, status: int, message: str) -> Response:
     return render(request, "error.html", {"status": status, "message": message}, status_code=status)
-
-
-async def _feed_error(request: Request, exc: Exception) -> Response:
-    # Bad dates, weeks, pages and limits are the client's mistake: 400 with the reason, never a 500.
-    return _error(request, 400, str(exc))
-
-
-async def _community_error(request: Request, exc: Exception) -> Response:
-    # A community service's refusal (bad input, not found, not allowed): its status and its message, which
-    # is written to be shown. One handler, so routes call the services without a try/except each.
-    assert isinstance(exc, CommunityError)
-    return _error(request, exc.status, str(exc))
-
-
-async def _validation_error(request: Request, exc: Exception) -> Response:
-    # Hugging Face answers a bad parameter with 400 {"error": ...}; clients written for it expect that.
-    assert isinstance(exc, RequestValidationError)
-    parts = []
-    for err in exc.errors():
-        where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("query", "path"))
-        parts.append(f"{where}: {err.get('msg', 'invalid')}" if where else str(err.get("msg", "invalid")))
-    return _error(request, 400, "; ".join(parts) or "invalid request")
-
-
-async def _http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, StarletteHTTPException)
-    response = _error(request, exc.status_code, str(exc.detail))
-    if exc.headers:
-        response.headers.update(exc.headers)
-    return response
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -114,10 +73,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(CsrfCookieMiddleware, secure=settings.base_url.startswith("https://"))
     # Sets request.state.user for every request (pages, API, error pages): see community/sessions.py.
     app.add_middleware(LoginSessionMiddleware)
-    app.add_exception_handler(feed.FeedError, _feed_error)
-    app.add_exception_handler(CommunityError, _community_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
+    install_error_handlers(app, page=_error_page)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     # Specific routes first: /api/papers/search and /papers/{id:path} overlap, and the first match wins.
     for router in (

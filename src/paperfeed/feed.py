@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, Select, and_, case, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, lazyload, selectinload
 
 from paperfeed.db.models import Paper, PaperAuthor, Submission
+from paperfeed.errors import UserError
+from paperfeed.periods import Period, PeriodKind, parse_period
 from paperfeed.ranking.models import TrendingScoreRow
 from paperfeed.text.arxiv_ids import InvalidArxivId, parse_arxiv_id
 
@@ -34,64 +35,10 @@ __all__ = [
 MAX_LIMIT = 100
 Sort = Literal["trending", "publishedAt"]
 SORTS: tuple[str, ...] = ("trending", "publishedAt")
-PeriodKind = Literal["day", "week", "month"]
-
-# ASCII digits only: \d alone would also take full-width and Arabic-Indic digits, which int() accepts.
-_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
-_WEEK = re.compile(r"([0-9]{4})-W([0-9]{2})")
-_MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
-# The week or month around a day in year 9999 ends past date.max; reject such years when parsing.
-_MAX_YEAR = 9998
 
 
-class FeedError(ValueError):
+class FeedError(UserError):
     """A request the feed cannot answer (bad date, week, limit, page or sort); the message says why."""
-
-
-@dataclass(frozen=True, slots=True)
-class Period:
-    """A listing period: one day, an ISO week or a calendar month (both ends inclusive)."""
-
-    kind: PeriodKind
-    start: date
-    end: date
-
-    @property
-    def param(self) -> str:
-        """The query-string value naming this period: 2026-05-29, 2026-W22 or 2026-05."""
-        if self.kind == "day":
-            return self.start.isoformat()
-        if self.kind == "week":
-            year, week, _ = self.start.isocalendar()
-            return f"{year}-W{week:02d}"
-        return f"{self.start.year:04d}-{self.start.month:02d}"
-
-    @property
-    def query_key(self) -> str:
-        """The query-string parameter for this kind: date, week or month."""
-        return {"day": "date", "week": "week", "month": "month"}[self.kind]
-
-    @property
-    def label(self) -> str:
-        """A human label: 'May 29, 2026', 'Week 22, 2026', 'May 2026'."""
-        if self.kind == "day":
-            return f"{self.start:%B} {self.start.day}, {self.start.year}"
-        if self.kind == "week":
-            year, week, _ = self.start.isocalendar()
-            return f"Week {week}, {year}"
-        return f"{self.start:%B %Y}"
-
-    @classmethod
-    def containing(cls, kind: PeriodKind, day: date) -> Period:
-        """The period of `kind` that contains `day`."""
-        if kind == "day":
-            return cls("day", day, day)
-        if kind == "week":
-            start = day - timedelta(days=day.weekday())
-            return cls("week", start, start + timedelta(days=6))
-        start = day.replace(day=1)
-        following = (start + timedelta(days=32)).replace(day=1)
-        return cls("month", start, following - timedelta(days=1))
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,66 +61,6 @@ class DailyPage:
     def pages(self) -> int:
         """How many pages the whole listing fills (at least 1)."""
         return max(1, -(-self.total // self.limit))
-
-
-def _check_year(text: str, year: int) -> None:
-    if not 1 <= year <= _MAX_YEAR:
-        raise FeedError(f"invalid year in {text!r}: must be between 0001 and {_MAX_YEAR}")
-
-
-def _parse_day(text: str) -> date:
-    m = _DATE.fullmatch(text.strip())
-    if not m:
-        raise FeedError(f"invalid date {text!r}: expected YYYY-MM-DD")
-    _check_year(text, int(m.group(1)))
-    try:
-        return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-    except ValueError as exc:
-        raise FeedError(f"invalid date {text!r}: {exc}") from None
-
-
-def _parse_week(text: str) -> Period:
-    m = _WEEK.fullmatch(text.strip())
-    if not m:
-        raise FeedError(f"invalid week {text!r}: expected YYYY-Www, e.g. 2026-W22")
-    year, week = int(m.group(1)), int(m.group(2))
-    _check_year(text, year)
-    try:
-        start = date.fromisocalendar(year, week, 1)
-    except ValueError:
-        # Years have 52 or 53 ISO weeks; fromisocalendar knows which.
-        raise FeedError(f"invalid week {text!r}: {year} has no ISO week {week}") from None
-    return Period("week", start, start + timedelta(days=6))
-
-
-def _parse_month(text: str) -> Period:
-    m = _MONTH.fullmatch(text.strip())
-    if not m:
-        raise FeedError(f"invalid month {text!r}: expected YYYY-MM")
-    year, month = int(m.group(1)), int(m.group(2))
-    _check_year(text, year)
-    if not 1 <= month <= 12:
-        raise FeedError(f"invalid month {text!r}: month must be 01-12")
-    return Period.containing("month", date(year, month, 1))
-
-
-def parse_period(
-    *, day: str | date | None = None, week: str | None = None, month: str | None = None
-) -> Period | None:
-    """The period named by at most one of day/week/month, or None when none is given."""
-    given = [v for v in (day, week, month) if v not in (None, "")]
-    if len(given) > 1:
-        raise FeedError("give only one of date, week and month")
-    if isinstance(day, date):
-        return Period("day", day, day)
-    if day:
-        parsed = _parse_day(day)
-        return Period("day", parsed, parsed)
-    if week:
-        return _parse_week(week)
-    if month:
-        return _parse_month(month)
-    return None
 
 
 def latest_day(session: Session) -> date | None:

@@ -8,9 +8,9 @@ from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
-from paperfeed.api.deps import SessionDep
 from paperfeed.community import tokens
-from paperfeed.community.deps import ApiUser
+from paperfeed.http.auth import ApiUser
+from paperfeed.http.deps import DbId, SessionDep
 
 router = APIRouter(prefix="/api", tags=["accounts"])
 
@@ -83,7 +83,7 @@ def create_token(body: NewTokenIn, user: ApiUser, db: SessionDep) -> NewTokenOut
 
 
 @router.delete("/tokens/{token_id}", status_code=204)
-def revoke_token(token_id: int, user: ApiUser, db: SessionDep) -> Response:
+def revoke_token(token_id: DbId, user: ApiUser, db: SessionDep) -> Response:
     """Revoke one of the caller's tokens (404 when there is no such token of theirs)."""
     if not tokens.revoke(db, user.id, token_id):
         raise HTTPException(404, "no such token")

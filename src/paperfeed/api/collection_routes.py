@@ -1,21 +1,22 @@
-"""Collections over the JSON API (issue 5); included by api/community_routes.py under /api."""
+"""Collections over the JSON API; included by api/community_routes.py under /api."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from paperfeed.api.deps import SessionDep, SettingsDep, paper_or_404, session_factory
 from paperfeed.api.schemas import ErrorOut
 from paperfeed.community import collections, exports
 from paperfeed.community.account_models import User
-from paperfeed.community.deps import ApiUser, CurrentUser
 from paperfeed.community.models import Collection
+from paperfeed.errors import NotFound
+from paperfeed.http.auth import ApiUser, CurrentUser
+from paperfeed.http.deps import DbId, FactoryDep, SessionDep, SettingsDep, find_paper
 
 router = APIRouter(tags=["collections"])
 
@@ -78,7 +79,7 @@ def _out(summary: collections.Summary, base_url: str) -> CollectionOut:
 def _mine(session: Session, user: User, collection_id: int) -> collections.Summary:
     row = session.get(Collection, collection_id)
     if row is None or row.user_id != user.id:
-        raise HTTPException(404, f"you have no collection with id {collection_id}")
+        raise NotFound(f"you have no collection with id {collection_id}")
     return collections.find_collection(session, user.username, row.slug, viewer_id=user.id)
 
 
@@ -90,10 +91,10 @@ def mine(session: SessionDep, settings: SettingsDep, user: ApiUser) -> list[Coll
 
 
 @router.post("/collections", status_code=201, responses=ERRORS, summary="Create a collection")
-def create(request: Request, body: CollectionIn, settings: SettingsDep, user: ApiUser) -> CollectionOut:
+def create(body: CollectionIn, factory: FactoryDep, settings: SettingsDep, user: ApiUser) -> CollectionOut:
     """Create a collection; its slug is derived from the name."""
     made = collections.create_collection(
-        session_factory(request),
+        factory,
         user_id=user.id,
         name=body.name,
         description=body.description,
@@ -103,7 +104,7 @@ def create(request: Request, body: CollectionIn, settings: SettingsDep, user: Ap
 
 
 @router.get("/collections/{collection_id}", responses=ERRORS, summary="One of the caller's collections")
-def one(collection_id: int, session: SessionDep, settings: SettingsDep, user: ApiUser) -> dict[str, Any]:
+def one(collection_id: DbId, session: SessionDep, settings: SettingsDep, user: ApiUser) -> dict[str, Any]:
     """The collection with its papers and notes (the JSON export's shape)."""
     found = _mine(session, user, collection_id)
     return exports.collection_json(found, collections.entries(session, collection_id), settings.base_url)
@@ -111,27 +112,27 @@ def one(collection_id: int, session: SessionDep, settings: SettingsDep, user: Ap
 
 @router.patch("/collections/{collection_id}", responses=ERRORS, summary="Change a collection")
 def patch(
-    request: Request, collection_id: int, body: CollectionPatch, settings: SettingsDep, user: ApiUser
+    collection_id: DbId, body: CollectionPatch, factory: FactoryDep, settings: SettingsDep, user: ApiUser
 ) -> CollectionOut:
     """Rename, describe, publish or unpublish."""
     collections.update_collection(
-        session_factory(request),
+        factory,
         user_id=user.id,
         collection_id=collection_id,
         name=body.name,
         description=body.description,
         public=body.public,
     )
-    with session_factory(request)() as session:
+    with factory() as session:
         return _out(_mine(session, user, collection_id), settings.base_url)
 
 
 @router.delete(
     "/collections/{collection_id}", status_code=204, responses=ERRORS, summary="Delete a collection"
 )
-def remove(request: Request, collection_id: int, user: ApiUser) -> Response:
+def remove(collection_id: DbId, factory: FactoryDep, user: ApiUser) -> Response:
     """Delete the collection (the papers stay)."""
-    collections.delete_collection(session_factory(request), user_id=user.id, collection_id=collection_id)
+    collections.delete_collection(factory, user_id=user.id, collection_id=collection_id)
     return Response(status_code=204)
 
 
@@ -142,19 +143,17 @@ def remove(request: Request, collection_id: int, user: ApiUser) -> Response:
     summary="Put a paper in a collection (or change its note)",
 )
 def put_paper(
-    request: Request,
-    collection_id: int,
+    collection_id: DbId,
     paper_id: str,
     body: ItemIn,
-    session: SessionDep,
+    factory: FactoryDep,
     settings: SettingsDep,
     user: ApiUser,
 ) -> Response:
     """Idempotent: adding a paper twice keeps one entry, with the latest note."""
-    paper = paper_or_404(session, paper_id)
-    session.close()
+    paper = find_paper(factory, paper_id)
     collections.add_paper(
-        session_factory(request),
+        factory,
         user_id=user.id,
         collection_id=collection_id,
         paper_id=paper.id,
@@ -170,15 +169,10 @@ def put_paper(
     responses=ERRORS,
     summary="Take a paper out of a collection",
 )
-def delete_paper(
-    request: Request, collection_id: int, paper_id: str, session: SessionDep, user: ApiUser
-) -> Response:
+def delete_paper(collection_id: DbId, paper_id: str, factory: FactoryDep, user: ApiUser) -> Response:
     """Idempotent: removing a paper that is not there is not an error."""
-    paper = paper_or_404(session, paper_id)
-    session.close()
-    collections.remove_paper(
-        session_factory(request), user_id=user.id, collection_id=collection_id, paper_id=paper.id
-    )
+    paper = find_paper(factory, paper_id)
+    collections.remove_paper(factory, user_id=user.id, collection_id=collection_id, paper_id=paper.id)
     return Response(status_code=204)
 
 
@@ -189,7 +183,7 @@ def public_of(
     """Public collections of a user (all of them when the caller is that user)."""
     owner = session.scalars(select(User).where(User.username == username)).first()
     if owner is None:
-        raise HTTPException(404, f"no user called {username!r}")
+        raise NotFound(f"no user called {username!r}")
     own = viewer is not None and viewer.id == owner.id
     return [
         _out(s, settings.base_url)

@@ -1,23 +1,23 @@
-"""Votes, comments, submissions and collections over the JSON API (issue 5).
+"""Votes, comments, submissions and collections over the JSON API.
 
 Writes authenticate with `Authorization: Bearer <token>` (or our own page's session cookie plus the
-X-CSRF-Token header; see community/deps.py). Errors are {"error": message} with the service's status.
+X-CSRF-Token header; see http/auth.py). Errors are {"error": message} with the service's status.
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.responses import Response
 
 from paperfeed.api.collection_routes import router as collection_router
-from paperfeed.api.deps import SessionDep, SettingsDep, paper_or_404, session_factory
 from paperfeed.api.schemas import ErrorOut
-from paperfeed.community import comments, submissions, votes
-from paperfeed.community.deps import ApiModerator, ApiUser, ApiVerifiedUser, CurrentUser
+from paperfeed.community import comments, quotas, submissions, votes
+from paperfeed.errors import NotFound
+from paperfeed.http.auth import ApiModerator, ApiUser, ApiVerifiedUser, CurrentUser
+from paperfeed.http.deps import MAX_ID, DbId, FactoryDep, SessionDep, SettingsDep, find_paper, paper_or_404
 from paperfeed.timeutil import iso_utc
-from paperfeed.web.community_pages import spend
 
 router = APIRouter(prefix="/api", tags=["community"])
 
@@ -46,7 +46,7 @@ class CommentIn(BaseModel):
     """A new comment; parentId makes it a reply."""
 
     body: str = Field(max_length=20_000, description="Markdown (raw HTML is shown as text).")
-    parentId: int | None = None
+    parentId: int | None = Field(default=None, ge=1, le=MAX_ID)
 
 
 class CommentEdit(BaseModel):
@@ -106,23 +106,22 @@ def _comment_out(view: comments.CommentView) -> CommentOut:
     )
 
 
-def _vote(request: Request, session: Session, paper_id: str, user_id: int, voted: bool) -> VoteOut:
-    paper = paper_or_404(session, paper_id)
-    session.close()
-    state = votes.set_vote(session_factory(request), user_id=user_id, paper_id=paper.id, voted=voted)
+def _vote(factory: sessionmaker[Session], paper_id: str, user_id: int, voted: bool) -> VoteOut:
+    paper = find_paper(factory, paper_id)
+    state = votes.set_vote(factory, user_id=user_id, paper_id=paper.id, voted=voted)
     return VoteOut(paperId=paper.key, voted=state.voted, upvotes=state.total, voteCount=state.vote_count)
 
 
 @router.post("/papers/{paper_id:path}/vote", responses=ERRORS, summary="Upvote a paper (idempotent)")
-def upvote(request: Request, paper_id: str, session: SessionDep, user: ApiVerifiedUser) -> VoteOut:
+def upvote(paper_id: str, factory: FactoryDep, user: ApiVerifiedUser) -> VoteOut:
     """Add the caller's upvote; doing it again changes nothing."""
-    return _vote(request, session, paper_id, user.id, True)
+    return _vote(factory, paper_id, user.id, True)
 
 
 @router.delete("/papers/{paper_id:path}/vote", responses=ERRORS, summary="Withdraw an upvote (idempotent)")
-def unvote(request: Request, paper_id: str, session: SessionDep, user: ApiVerifiedUser) -> VoteOut:
+def unvote(paper_id: str, factory: FactoryDep, user: ApiVerifiedUser) -> VoteOut:
     """Remove the caller's upvote; doing it again changes nothing."""
-    return _vote(request, session, paper_id, user.id, False)
+    return _vote(factory, paper_id, user.id, False)
 
 
 @router.get("/papers/{paper_id:path}/comments", responses=ERRORS, summary="A paper's comments, as a tree")
@@ -137,27 +136,14 @@ def list_comments(paper_id: str, session: SessionDep, viewer: CurrentUser) -> li
     "/papers/{paper_id:path}/comments", status_code=201, responses=ERRORS, summary="Comment on a paper"
 )
 def post_comment(
-    request: Request,
-    paper_id: str,
-    body: CommentIn,
-    session: SessionDep,
-    settings: SettingsDep,
-    user: ApiVerifiedUser,
+    paper_id: str, body: CommentIn, factory: FactoryDep, settings: SettingsDep, user: ApiVerifiedUser
 ) -> CommentOut:
     """Post a comment (or a reply with parentId); answers the stored comment."""
-    paper = paper_or_404(session, paper_id)
-    session.close()
-    spend(request, settings, "comment", user)
-    new_id = comments.create_comment(
-        session_factory(request),
-        user_id=user.id,
-        paper_id=paper.id,
-        body=body.body,
-        parent_id=body.parentId,
-        max_chars=settings.comment_max_chars,
+    posted = comments.post_comment(
+        factory, settings, user_id=user.id, paper_ref=paper_id, body=body.body, parent_id=body.parentId
     )
-    with session_factory(request)() as fresh:
-        return _comment_out(_find(comments.thread(fresh, paper.id), new_id))
+    with factory() as session:
+        return _comment_out(_find(comments.thread(session, posted.paper_id), posted.comment_id))
 
 
 def _find(views: list[comments.CommentView], comment_id: int) -> comments.CommentView:
@@ -167,35 +153,31 @@ def _find(views: list[comments.CommentView], comment_id: int) -> comments.Commen
         if view.id == comment_id:
             return view
         stack.extend(view.children)
-    raise HTTPException(404, f"comment {comment_id} not found")
+    raise NotFound(f"comment {comment_id} not found")
 
 
 @router.patch("/comments/{comment_id}", status_code=204, responses=ERRORS, summary="Edit one's own comment")
 def edit_comment(
-    request: Request, comment_id: int, body: CommentEdit, settings: SettingsDep, user: ApiVerifiedUser
+    comment_id: DbId, body: CommentEdit, factory: FactoryDep, settings: SettingsDep, user: ApiVerifiedUser
 ) -> Response:
     """Replace the body; only the author may."""
     comments.edit_comment(
-        session_factory(request),
-        user_id=user.id,
-        comment_id=comment_id,
-        body=body.body,
-        max_chars=settings.comment_max_chars,
+        factory, user_id=user.id, comment_id=comment_id, body=body.body, max_chars=settings.comment_max_chars
     )
     return Response(status_code=204)
 
 
 @router.delete("/comments/{comment_id}", status_code=204, responses=ERRORS, summary="Delete a comment")
-def delete_comment(request: Request, comment_id: int, user: ApiUser) -> Response:
+def delete_comment(comment_id: DbId, factory: FactoryDep, user: ApiUser) -> Response:
     """Delete a comment: its author or a moderator."""
-    comments.delete_comment(session_factory(request), user_id=user.id, comment_id=comment_id)
+    comments.delete_comment(factory, user_id=user.id, comment_id=comment_id)
     return Response(status_code=204)
 
 
 @router.post("/comments/{comment_id}/hide", status_code=204, responses=ERRORS, summary="Hide a comment")
-def hide_comment(request: Request, comment_id: int, body: HideIn, user: ApiModerator) -> Response:
+def hide_comment(comment_id: DbId, body: HideIn, factory: FactoryDep, user: ApiModerator) -> Response:
     """Hide a comment or show it again; moderators only."""
-    comments.set_hidden(session_factory(request), user_id=user.id, comment_id=comment_id, hidden=body.hidden)
+    comments.set_hidden(factory, user_id=user.id, comment_id=comment_id, hidden=body.hidden)
     return Response(status_code=204)
 
 
@@ -205,13 +187,11 @@ def hide_comment(request: Request, comment_id: int, body: HideIn, user: ApiModer
     responses={**ERRORS, 409: {"model": ErrorOut, "description": "Already on today's list."}},
     summary="Submit a paper to today's list",
 )
-def submit(request: Request, body: SubmitIn, settings: SettingsDep, user: ApiVerifiedUser) -> SubmittedOut:
+def submit(body: SubmitIn, factory: FactoryDep, settings: SettingsDep, user: ApiVerifiedUser) -> SubmittedOut:
     """Fetch the paper from the arXiv API (never from the given link) and put it on today's list."""
     submissions.extract_arxiv_id(body.arxiv)  # refused input costs no quota
-    spend(request, settings, "submit", user)
-    done = submissions.submit_paper(
-        session_factory(request), settings, text=body.arxiv, username=user.username
-    )
+    quotas.spend(factory, settings, action="submit", user_id=user.id)
+    done = submissions.submit_paper(factory, settings, text=body.arxiv, username=user.username)
     return SubmittedOut(paperId=done.key, title=done.title, day=done.day.isoformat(), fetched=done.fetched)
 
 

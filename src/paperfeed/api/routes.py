@@ -8,8 +8,8 @@ from fastapi import APIRouter, Query
 
 from paperfeed import feed
 from paperfeed.api.convert import daily_out, paper_out
-from paperfeed.api.deps import SessionDep, SettingsDep, paper_or_404
 from paperfeed.api.schemas import DailyPaperOut, ErrorOut, PaperOut
+from paperfeed.http.deps import SessionDep, SettingsDep, paper_or_404
 
 router = APIRouter(prefix="/api", tags=["papers"])
 

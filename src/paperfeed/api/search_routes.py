@@ -5,16 +5,17 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from paperfeed.api.convert import paper_out, user_out
-from paperfeed.api.deps import SessionDep, SettingsDep, paper_or_404
 from paperfeed.api.schemas import DailyPaperOut, ErrorOut, UserOut
 from paperfeed.db.models import Paper, Submission
-from paperfeed.search.service import MAX_LIMIT, SearchService, request_from_params
+from paperfeed.errors import UserError
+from paperfeed.http.deps import SessionDep, SettingsDep, get_search, paper_or_404
+from paperfeed.search.service import MAX_LIMIT, request_from_params
 
 router = APIRouter(prefix="/api", tags=["search"])
 
@@ -36,11 +37,6 @@ class SearchItemOut(DailyPaperOut):
 ERRORS: dict[int | str, dict[str, object]] = {
     400: {"model": ErrorOut, "description": "Bad query, mode, filter, page or limit."},
 }
-
-
-def _service(request: Request) -> SearchService:
-    service: SearchService = request.app.state.search
-    return service
 
 
 def _latest_submissions(session: Session, ids: list[int]) -> dict[int, Submission]:
@@ -108,7 +104,7 @@ def search_papers(
     with a vector) and X-Pending-Vectors (papers still being embedded, which match by keyword only).
     """
     if not q.strip():
-        raise HTTPException(400, "q is required: give some words, a phrase or an arXiv id")
+        raise UserError("q is required: give some words, a phrase or an arXiv id")
     req = request_from_params(
         q=q,
         mode=mode,
@@ -121,7 +117,7 @@ def search_papers(
         limit=limit,
     )
     req = replace(req, max_authors=None)  # Hugging Face lists every author
-    result = _service(request).search(req, session=session)
+    result = get_search(request).search(req, session=session)
     response.headers["X-Search-Mode"] = result.mode
     if result.semantic_coverage is not None:
         response.headers["X-Semantic-Coverage"] = f"{result.semantic_coverage:.4f}"
@@ -157,9 +153,9 @@ def similar_papers(
 ) -> list[SearchItemOut]:
     """Nearest papers to this one, itself excluded; matched_by says which sides found each."""
     if not 1 <= limit <= 50:
-        raise HTTPException(400, f"invalid limit {limit}: must be between 1 and 50")
+        raise UserError(f"invalid limit {limit}: must be between 1 and 50")
     paper = paper_or_404(session, paper_id)
-    found = _service(request).similar(paper.id, limit=limit, session=session, max_authors=None)
+    found = get_search(request).similar(paper.id, limit=limit, session=session, max_authors=None)
     subs = _latest_submissions(session, [p.id for p in found.papers])
     return [
         _item(p, subs.get(p.id), settings.base_url, score=score, matched_by=list(how))

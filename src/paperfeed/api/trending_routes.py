@@ -5,14 +5,16 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict
 
 from paperfeed import feed
-from paperfeed.api.deps import SessionDep, SettingsDep, paper_or_404
 from paperfeed.api.schemas import ErrorOut
+from paperfeed.errors import NotFound
+from paperfeed.http.deps import SessionDep, SettingsDep, paper_or_404
+from paperfeed.periods import Window, check_window
 from paperfeed.ranking import service
-from paperfeed.ranking.trending import WINDOWS, TrendingParams, Window
+from paperfeed.ranking.trending import TrendingParams
 
 router = APIRouter(prefix="/api", tags=["trending"])
 
@@ -63,13 +65,11 @@ class TrendingItemOut(BaseModel):
 
 
 def _window(value: str) -> Window:
-    if value not in WINDOWS:
-        raise HTTPException(400, f"invalid window {value!r}: expected one of {', '.join(WINDOWS)}")
-    return value
+    return check_window(value)  # PeriodError: 400 with the reason
 
 
 def _until(value: str | None) -> date | None:
-    period = feed.parse_period(day=value)  # FeedError -> 400 with the reason
+    period = feed.parse_period(day=value)  # PeriodError: 400 with the reason
     return period.start if period else None
 
 
@@ -102,7 +102,7 @@ def paper_trending(
     paper = paper_or_404(session, paper_id)
     why = service.explain(session, paper.id, settings=settings, window=win, now=datetime.now(UTC), until=day)
     if why is None:  # deleted between the two reads
-        raise HTTPException(404, f"paper {paper_id!r} not found")
+        raise NotFound(f"paper {paper_id!r} not found")
     return TrendingOut(
         id=paper.key,
         window=why.window,

@@ -29,6 +29,7 @@ from paperfeed.community.account_models import User
 from paperfeed.community.models import Vote
 from paperfeed.config import Settings
 from paperfeed.db.models import Paper
+from paperfeed.errors import UserError
 from paperfeed.mail import new_message, send_message
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,7 @@ RESERVED = frozenset(
 )
 
 
-class AccountError(ValueError):
+class AccountError(UserError):
     """A request about an account that cannot be done (the message is safe to show)."""
 
 

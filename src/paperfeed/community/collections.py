@@ -17,9 +17,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from paperfeed.community.account_models import User
-from paperfeed.community.errors import CommunityError, Conflict, NotFound
 from paperfeed.community.models import Collection, CollectionItem
 from paperfeed.db.models import Paper, PaperAuthor
+from paperfeed.errors import Conflict, NotFound, UserError
 
 __all__ = [
     "Entry",
@@ -70,11 +70,11 @@ def slugify(name: str) -> str:
 def _text(value: str, what: str, limit: int, *, required: bool = False) -> str:
     text = " ".join(value.split()) if what == "name" else value.replace("\r\n", "\n").strip()
     if required and not text:
-        raise CommunityError(f"a collection needs a {what}")
+        raise UserError(f"a collection needs a {what}")
     if len(text) > limit:
-        raise CommunityError(f"the {what} can be at most {limit} characters")
+        raise UserError(f"the {what} can be at most {limit} characters")
     if not text.replace("\n", "").isprintable():
-        raise CommunityError(f"the {what} contains control characters")
+        raise UserError(f"the {what} contains control characters")
     return text
 
 
@@ -183,7 +183,7 @@ def add_paper(
             .where(CollectionItem.collection_id == collection_id)
         )
         if (size or 0) >= max_items:
-            raise CommunityError(f"a collection can hold at most {max_items} papers")
+            raise UserError(f"a collection can hold at most {max_items} papers")
         session.add(
             CollectionItem(
                 collection_id=collection_id,

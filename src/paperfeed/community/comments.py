@@ -14,18 +14,24 @@ from markupsafe import Markup
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from paperfeed import feed
+from paperfeed.community import quotas
 from paperfeed.community.account_models import User
-from paperfeed.community.errors import CommunityError, Forbidden, NotFound
 from paperfeed.community.markdown import render_markdown
 from paperfeed.community.models import Comment
+from paperfeed.config import Settings
 from paperfeed.db.models import Paper
+from paperfeed.errors import Forbidden, NotFound, UserError
 
 __all__ = [
     "CommentView",
+    "Posted",
     "clean_body",
     "create_comment",
     "delete_comment",
     "edit_comment",
+    "paper_key_of",
+    "post_comment",
     "set_hidden",
     "thread",
 ]
@@ -58,9 +64,9 @@ def clean_body(body: str, max_chars: int = DEFAULT_MAX_CHARS) -> str:
     """The body trimmed and checked: not empty, not longer than max_chars, CRLF as LF."""
     text = body.replace("\r\n", "\n").replace("\r", "\n").strip()
     if not text:
-        raise CommunityError("a comment cannot be empty")
+        raise UserError("a comment cannot be empty")
     if len(text) > max_chars:
-        raise CommunityError(f"a comment can be at most {max_chars} characters (this one has {len(text)})")
+        raise UserError(f"a comment can be at most {max_chars} characters (this one has {len(text)})")
     return text
 
 
@@ -109,7 +115,7 @@ def create_comment(
             if parent is None or parent.paper_id != paper_id:
                 raise NotFound("the comment you reply to does not exist on this paper")
             if not parent.visible:
-                raise CommunityError("the comment you reply to was deleted or hidden")
+                raise UserError("the comment you reply to was deleted or hidden")
             if _depth(session, parent) >= MAX_DEPTH:
                 parent_id = parent.parent_id
         comment = Comment(
@@ -123,6 +129,16 @@ def create_comment(
         session.flush()
         _count(session, paper_id, 1)
         return comment.id
+
+
+def paper_key_of(session: Session, comment_id: int) -> str:
+    """The key of the paper a comment is on (NotFound when there is no such comment)."""
+    key = session.scalar(
+        select(Paper.key).join(Comment, Comment.paper_id == Paper.id).where(Comment.id == comment_id)
+    )
+    if key is None:
+        raise NotFound(f"No comment with id {comment_id}.")
+    return key
 
 
 def _owned(session: Session, comment_id: int) -> Comment:
@@ -148,7 +164,7 @@ def edit_comment(
         if comment.user_id != user_id:
             raise Forbidden("only its author can edit a comment")
         if comment.deleted_at is not None or comment.hidden_at is not None:
-            raise CommunityError("a deleted or hidden comment cannot be edited")
+            raise UserError("a deleted or hidden comment cannot be edited")
         if comment.body != text:
             comment.body = text
             comment.edited_at = now or datetime.now(UTC)
@@ -245,3 +261,45 @@ def thread(session: Session, paper_id: int, *, moderator: bool = False) -> list[
         return kept
 
     return prune(roots)
+
+
+@dataclass(frozen=True, slots=True)
+class Posted:
+    """Where a new comment went: its paper (id and key) and its own id."""
+
+    paper_id: int
+    paper_key: str
+    comment_id: int
+
+
+def post_comment(
+    factory: sessionmaker[Session],
+    settings: Settings,
+    *,
+    user_id: int,
+    paper_ref: str,
+    body: str,
+    parent_id: int | None = None,
+    now: datetime | None = None,
+) -> Posted:
+    """The one way a user comments (page and API): find the paper, spend the quota, store the comment.
+
+    Refused text and an unknown paper cost no quota; a used-up quota raises RateLimited (429).
+    """
+    clean_body(body, settings.comment_max_chars)
+    with factory() as session:
+        paper = feed.get_paper(session, paper_ref)
+        if paper is None:
+            raise NotFound(f"paper {paper_ref!r} not found")
+        paper_id, key = paper.id, paper.key
+    quotas.spend(factory, settings, action="comment", user_id=user_id)
+    new_id = create_comment(
+        factory,
+        user_id=user_id,
+        paper_id=paper_id,
+        body=body,
+        parent_id=parent_id,
+        max_chars=settings.comment_max_chars,
+        now=now,
+    )
+    return Posted(paper_id, key, new_id)

@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session, selectinload
 
 from paperfeed.community.account_models import User
 from paperfeed.community.collections import Summary, user_collections
-from paperfeed.community.errors import NotFound
 from paperfeed.community.models import Comment, Vote
 from paperfeed.community.submissions import SOURCE
 from paperfeed.db.models import Paper, PaperAuthor, Submission
+from paperfeed.errors import NotFound
 
 __all__ = ["Profile", "profile"]
 

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from paperfeed.community.account_models import RateLimitCounter
 from paperfeed.config import Settings
+from paperfeed.errors import TooManyRequests
 
 COUNTERS: Table = RateLimitCounter.__table__  # type: ignore[assignment]
 
@@ -39,12 +40,15 @@ class Limit:
     window_s: int
 
 
-class RateLimited(Exception):
-    """A limit was reached; retry after `retry_after` seconds."""
+class RateLimited(TooManyRequests):
+    """A limit was reached; retry after `retry_after` seconds (a UserError: 429 with Retry-After)."""
 
     def __init__(self, retry_after: int) -> None:
-        super().__init__(f"too many attempts; try again in {retry_after} s")
-        self.retry_after = retry_after
+        minutes = max(1, math.ceil(retry_after / 60))
+        super().__init__(
+            f"too many attempts; try again in {minutes} minute{'s' if minutes != 1 else ''}",
+            retry_after=retry_after,
+        )
 
 
 def _window(now: float, window_s: int) -> int:

@@ -18,9 +18,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from paperfeed.community.errors import CommunityError, Conflict, NotFound, UpstreamError
 from paperfeed.config import Settings
 from paperfeed.db.models import Paper, Submission
+from paperfeed.errors import Conflict, NotFound, UpstreamError, UserError
 from paperfeed.ingest.arxiv_api import ArxivApiSource, AtomError
 from paperfeed.ingest.http import HttpError, PoliteClient
 from paperfeed.ingest.records import PaperRecord, Rejected, resolved
@@ -47,8 +47,8 @@ class Submitted:
     fetched: bool
 
 
-def _refuse_url(reason: str) -> CommunityError:
-    return CommunityError(f"{reason}: give an arXiv id (2401.00001) or an arxiv.org/abs or /pdf link")
+def _refuse_url(reason: str) -> UserError:
+    return UserError(f"{reason}: give an arXiv id (2401.00001) or an arxiv.org/abs or /pdf link")
 
 
 def _from_url(text: str) -> str:
@@ -75,10 +75,10 @@ def _from_url(text: str) -> str:
 
 
 def extract_arxiv_id(text: str) -> tuple[str, int | None]:
-    """(canonical id, version) from an arXiv id or an arxiv.org abs/pdf URL; CommunityError otherwise."""
+    """(canonical id, version) from an arXiv id or an arxiv.org abs/pdf URL; UserError otherwise."""
     raw = text.strip()
     if not raw:
-        raise CommunityError("give an arXiv id (2401.00001) or an arxiv.org/abs or /pdf link")
+        raise UserError("give an arXiv id (2401.00001) or an arxiv.org/abs or /pdf link")
     if len(raw) > _MAX_INPUT or not raw.isprintable() or any(c.isspace() for c in raw):
         raise _refuse_url("that does not look like an arXiv id or link")
     lowered = raw.lower()
@@ -91,7 +91,7 @@ def extract_arxiv_id(text: str) -> tuple[str, int | None]:
     try:
         return parse_arxiv_id(ident)
     except InvalidArxivId as exc:
-        raise CommunityError(f"{ident!r} is not an arXiv id: {exc.reason}") from None
+        raise UserError(f"{ident!r} is not an arXiv id: {exc.reason}") from None
 
 
 def submission_day(settings: Settings, now: datetime | None = None) -> date:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from paperfeed.community.account_models import ApiToken, User
 from paperfeed.community.sessions import hash_id
+from paperfeed.errors import UserError
 from paperfeed.timeutil import as_utc
 
 # A recognisable prefix lets secret scanners (and people) spot a leaked paperfeed token.
@@ -20,7 +21,7 @@ MAX_TOKENS = 20
 TOUCH_EVERY = timedelta(hours=1)
 
 
-class TokenError(ValueError):
+class TokenError(UserError):
     """A token cannot be created (bad or duplicate name, too many tokens)."""
 
 

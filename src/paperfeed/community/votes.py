@@ -11,9 +11,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from paperfeed.community.errors import NotFound
 from paperfeed.community.models import Vote
 from paperfeed.db.models import Paper
+from paperfeed.errors import NotFound
 
 __all__ = ["VoteState", "insert_ignore", "set_vote", "toggle_vote", "vote_state", "voted_ids"]
 

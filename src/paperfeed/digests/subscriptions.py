@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from paperfeed import signing
 from paperfeed.config import Settings
 from paperfeed.digests.models import FREQUENCIES, Subscription
+from paperfeed.errors import UserError
 from paperfeed.mail import send_message
 from paperfeed.timeutil import as_utc
 
@@ -61,11 +62,11 @@ MAX_CATEGORIES, MAX_SEARCHES, MAX_AUTHORS = 20, 10, 20
 MAX_SEARCH_LEN, MAX_AUTHOR_LEN = 120, 100
 
 
-class SubscriptionError(ValueError):
+class SubscriptionError(UserError):
     """Input the reader must correct (bad address, bad preferences); the message says what."""
 
 
-class TokenError(ValueError):
+class TokenError(UserError):
     """A link whose token is tampered with, expired, revoked, or names no subscription."""
 
 

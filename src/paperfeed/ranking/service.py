@@ -18,8 +18,10 @@ import numpy.typing as npt
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
+from paperfeed import periods
 from paperfeed.config import Settings
 from paperfeed.db.models import Paper, PaperAuthor, Submission
+from paperfeed.periods import window_start
 from paperfeed.ranking.models import TRENDING_SCORES, TrendingScoreRow
 from paperfeed.ranking.signals import latest_listing_hours, paper_repos, signal_rows
 from paperfeed.ranking.stars import stars_gained_by_repo
@@ -67,14 +69,12 @@ def as_of_for(until: date, now: datetime | None = None) -> datetime:
 
 def window_days(window: Window, until: date) -> tuple[date, date]:
     """The first and last listing day of a window ending on `until` (both inclusive)."""
-    return until - timedelta(days=WINDOW_DAYS[window] - 1), until
+    return window_start(window, until), until
 
 
 def check_window(window: str) -> Window:
-    """The window named by `window`, or ValueError naming the valid ones."""
-    if window not in WINDOWS:
-        raise ValueError(f"invalid window {window!r}: expected one of {', '.join(WINDOWS)}")
-    return window
+    """The window named by `window`, or PeriodError (a UserError: 400) naming the valid ones."""
+    return periods.check_window(window)
 
 
 def latest_until(session: Session, now: datetime | None = None) -> date | None:
@@ -149,7 +149,8 @@ def compute_window(
     gained = np.zeros(n, dtype=np.int64)
     repos = paper_repos(session, ids, all_papers=not eligible_only and paper_ids is None)
     if repos:
-        start = as_of - timedelta(days=WINDOW_DAYS[window])
+        # Clamped: a window ending in year 1 would start before datetime.min.
+        start = as_of - min(timedelta(days=WINDOW_DAYS[window]), as_of - datetime.min.replace(tzinfo=UTC))
         wanted = sorted({r for rs in repos.values() for r in rs})
         by_repo = stars_gained_by_repo(session, start=start, end=as_of, repos=wanted)
         order = np.argsort(ids)

@@ -13,10 +13,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
+
+from paperfeed.periods import WINDOW_DAYS, WINDOWS, Window
 
 if TYPE_CHECKING:
     from paperfeed.config import Settings
@@ -34,9 +36,6 @@ __all__ = [
     "trending_score",
 ]
 
-Window = Literal["day", "week", "month"]
-WINDOWS: tuple[Window, ...] = ("day", "week", "month")
-WINDOW_DAYS: dict[Window, int] = {"day": 1, "week": 7, "month": 30}
 
 # Counts beyond this are clamped: no real paper comes near it, and it keeps every float finite.
 _MAX_COUNT = 10**15

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Literal
 from markupsafe import Markup
 
 from paperfeed.feed import FeedError
+from paperfeed.periods import WINDOW_DAYS as WINDOWS
 
 if TYPE_CHECKING:
     from paperfeed.db.models import Paper
@@ -30,9 +31,7 @@ __all__ = [
 ]
 
 Mode = Literal["hybrid", "keyword", "semantic"]
-Window = Literal["day", "week", "month"]
 MODES: tuple[str, ...] = ("hybrid", "keyword", "semantic")
-WINDOWS: dict[str, int] = {"day": 1, "week": 7, "month": 30}
 MAX_LIMIT = 100
 MAX_DEPTH = 1000  # page * limit: deeper pages of a ranked list help nobody and cost a bigger candidate pool
 

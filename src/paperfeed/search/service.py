@@ -25,7 +25,6 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -34,6 +33,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from paperfeed.db.models import Paper
+from paperfeed.periods import check_window, window_start
 from paperfeed.search.cards import load_papers
 from paperfeed.search.fusion import rrf
 from paperfeed.search.keyword import (
@@ -316,7 +316,7 @@ class SearchService:
         if request.window:
             latest = session.scalar(select(func.max(Paper.listing_date)))
             if latest is not None:
-                first = latest - timedelta(days=WINDOWS[request.window] - 1)
+                first = window_start(check_window(request.window), latest)
                 start = max(start, first) if start else first
                 end = min(end, latest) if end else latest
         if start or end:

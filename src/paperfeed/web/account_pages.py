@@ -12,12 +12,12 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Form, HTTPException, Query, Request
 from starlette.responses import RedirectResponse, Response
 
-from paperfeed.api.deps import SessionDep, SettingsDep
 from paperfeed.community import accounts, ratelimit, sessions, tokens
 from paperfeed.community.account_models import User
 from paperfeed.community.accounts import AccountError
-from paperfeed.community.deps import CurrentUser, RequireUser, safe_next
-from paperfeed.web.csrf import CsrfDep
+from paperfeed.http.auth import CurrentUser, RequireUser, safe_next
+from paperfeed.http.csrf import CsrfDep
+from paperfeed.http.deps import DbId, SessionDep, SettingsDep
 from paperfeed.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -339,7 +339,7 @@ def create_token(
 
 
 @router.post("/account/tokens/{token_id}/revoke")
-def revoke_token(token_id: int, _csrf: CsrfDep, db: SessionDep, user: RequireUser) -> Response:
+def revoke_token(token_id: DbId, _csrf: CsrfDep, db: SessionDep, user: RequireUser) -> Response:
     """Revoke one of the user's API tokens."""
     tokens.revoke(db, user.id, token_id)
     db.commit()

@@ -8,17 +8,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, HTTPException, Request
-from sqlalchemy.orm import Session
+from fastapi import APIRouter, Form, Request
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from paperfeed import feed
-from paperfeed.api.deps import SessionDep, SettingsDep, session_factory
 from paperfeed.community import collections, exports
 from paperfeed.community.account_models import User
-from paperfeed.community.deps import CurrentUser, RequireUser, safe_next
 from paperfeed.community.models import Collection
-from paperfeed.web.csrf import CsrfDep
+from paperfeed.errors import NotFound
+from paperfeed.http.auth import CurrentUser, RequireUser, safe_next
+from paperfeed.http.csrf import CsrfDep
+from paperfeed.http.deps import DbId, FactoryDep, SessionDep, SettingsDep, find_paper
 from paperfeed.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -33,18 +33,16 @@ def collection_path(owner: str, slug: str) -> str:
     return f"/u/{owner}/c/{slug}"
 
 
-def _path_of(session: Session, user: User, collection_id: int) -> str:
-    row = session.get(Collection, collection_id)
-    if row is None or row.user_id != user.id:
-        raise HTTPException(404, f"You have no collection with id {collection_id}.")
-    return collection_path(user.username, row.slug)
+def _path_of(factory: sessionmaker[Session], user: User, collection_id: int) -> str:
+    with factory() as session:
+        row = session.get(Collection, collection_id)
+        if row is None or row.user_id != user.id:
+            raise NotFound(f"You have no collection with id {collection_id}.")
+        return collection_path(user.username, row.slug)
 
 
-def _paper_id(session: Session, key: str) -> int:
-    paper = feed.get_paper(session, key)
-    if paper is None:
-        raise HTTPException(404, f"No paper with id {key!r}.")
-    return paper.id
+def _paper_id(factory: sessionmaker[Session], key: str) -> int:
+    return find_paper(factory, key).id
 
 
 @router.get("/collections", name="collections")
@@ -56,9 +54,8 @@ def my_collections(request: Request, session: SessionDep, user: RequireUser) -> 
 
 @router.post("/collections", name="collection_create")
 def create(
-    request: Request,
     _csrf: CsrfDep,
-    session: SessionDep,
+    factory: FactoryDep,
     settings: SettingsDep,
     user: RequireUser,
     name: Name = "",
@@ -68,14 +65,13 @@ def create(
     next: Name = "",
 ) -> Response:
     """Create a collection; with `paper`, put that paper in it and go back to `next`."""
-    paper_id = _paper_id(session, paper) if paper else None
-    session.close()
+    paper_id = _paper_id(factory, paper) if paper else None
     made = collections.create_collection(
-        session_factory(request), user_id=user.id, name=name, description=description, public=bool(public)
+        factory, user_id=user.id, name=name, description=description, public=bool(public)
     )
     if paper_id is not None:
         collections.add_paper(
-            session_factory(request),
+            factory,
             user_id=user.id,
             collection_id=made.id,
             paper_id=paper_id,
@@ -87,9 +83,9 @@ def create(
 
 @router.post("/collections/{collection_id}/edit", name="collection_edit")
 def edit(
-    request: Request,
-    collection_id: int,
+    collection_id: DbId,
     _csrf: CsrfDep,
+    factory: FactoryDep,
     user: RequireUser,
     name: Name = "",
     description: Long = "",
@@ -97,7 +93,7 @@ def edit(
 ) -> Response:
     """Rename, describe, publish or unpublish a collection (its address stays)."""
     row = collections.update_collection(
-        session_factory(request),
+        factory,
         user_id=user.id,
         collection_id=collection_id,
         name=name,
@@ -108,18 +104,17 @@ def edit(
 
 
 @router.post("/collections/{collection_id}/delete", name="collection_delete")
-def delete(request: Request, collection_id: int, _csrf: CsrfDep, user: RequireUser) -> Response:
+def delete(collection_id: DbId, _csrf: CsrfDep, factory: FactoryDep, user: RequireUser) -> Response:
     """Delete a collection (the papers stay on the site)."""
-    collections.delete_collection(session_factory(request), user_id=user.id, collection_id=collection_id)
+    collections.delete_collection(factory, user_id=user.id, collection_id=collection_id)
     return RedirectResponse("/collections", status_code=303)
 
 
 @router.post("/collections/{collection_id}/papers", name="collection_add")
 def add(
-    request: Request,
-    collection_id: int,
+    collection_id: DbId,
     _csrf: CsrfDep,
-    session: SessionDep,
+    factory: FactoryDep,
     settings: SettingsDep,
     user: RequireUser,
     paper: Name = "",
@@ -127,11 +122,10 @@ def add(
     next: Name = "",
 ) -> Response:
     """Put a paper (by id or key) in one's collection, with an optional note."""
-    paper_id = _paper_id(session, paper)
-    target = _path_of(session, user, collection_id)
-    session.close()
+    paper_id = _paper_id(factory, paper)
+    target = _path_of(factory, user, collection_id)
     collections.add_paper(
-        session_factory(request),
+        factory,
         user_id=user.id,
         collection_id=collection_id,
         paper_id=paper_id,
@@ -143,20 +137,18 @@ def add(
 
 @router.post("/collections/{collection_id}/papers/{paper_id}/note", name="collection_note")
 def note(
-    request: Request,
-    collection_id: int,
-    paper_id: int,
+    collection_id: DbId,
+    paper_id: DbId,
     _csrf: CsrfDep,
-    session: SessionDep,
+    factory: FactoryDep,
     settings: SettingsDep,
     user: RequireUser,
     note: Long = "",
 ) -> Response:
     """Change the note on a paper in one's collection."""
-    target = _path_of(session, user, collection_id)
-    session.close()
+    target = _path_of(factory, user, collection_id)
     collections.add_paper(
-        session_factory(request),
+        factory,
         user_id=user.id,
         collection_id=collection_id,
         paper_id=paper_id,
@@ -168,20 +160,16 @@ def note(
 
 @router.post("/collections/{collection_id}/papers/{paper_id}/remove", name="collection_remove")
 def remove(
-    request: Request,
-    collection_id: int,
-    paper_id: int,
+    collection_id: DbId,
+    paper_id: DbId,
     _csrf: CsrfDep,
-    session: SessionDep,
+    factory: FactoryDep,
     user: RequireUser,
     next: Name = "",
 ) -> Response:
     """Take a paper out of one's collection."""
-    target = _path_of(session, user, collection_id)
-    session.close()
-    collections.remove_paper(
-        session_factory(request), user_id=user.id, collection_id=collection_id, paper_id=paper_id
-    )
+    target = _path_of(factory, user, collection_id)
+    collections.remove_paper(factory, user_id=user.id, collection_id=collection_id, paper_id=paper_id)
     return RedirectResponse(safe_next(next, target), status_code=303)
 
 

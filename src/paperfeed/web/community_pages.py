@@ -1,4 +1,4 @@
-"""Community pages (issue 5): votes, submissions, comments, profiles; collections in collection_pages.py.
+"""Community pages: votes, submissions, comments, profiles; collections in collection_pages.py.
 
 Every state change is a form POST with a CSRF token and answers 303 back to a page on this site (`next`
 is checked by safe_next), so all of it works without JavaScript. static/app.js upgrades the vote forms:
@@ -10,50 +10,27 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Annotated
 
-from fastapi import APIRouter, Form, HTTPException, Query, Request
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from fastapi import APIRouter, Form, Query, Request
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from paperfeed import feed
-from paperfeed.api.deps import SessionDep, SettingsDep, session_factory
-from paperfeed.community import collections, comments, profiles, quotas, ratelimit, submissions, votes
+from paperfeed.community import collections, comments, profiles, quotas, submissions, votes
 from paperfeed.community.account_models import User
-from paperfeed.community.deps import CurrentUser, RequireUser, RequireVerifiedUser, safe_next
-from paperfeed.community.errors import CommunityError
-from paperfeed.community.models import Comment
-from paperfeed.config import Settings
 from paperfeed.db.models import Paper
+from paperfeed.errors import UserError
+from paperfeed.http.auth import CurrentUser, RequireUser, RequireVerifiedUser, safe_next
+from paperfeed.http.csrf import CsrfDep
+from paperfeed.http.deps import DbId, FactoryDep, FormId, SessionDep, SettingsDep, find_paper, session_factory
+from paperfeed.http.errors import wants_json
 from paperfeed.paths import paper_path
 from paperfeed.web.collection_pages import router as collection_router
-from paperfeed.web.csrf import CsrfDep
 from paperfeed.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
 Text = Annotated[str, Form(max_length=20_000)]
 Short = Annotated[str, Form(max_length=2000)]
-
-
-def spend(request: Request, settings: Settings, action: str, user: User) -> None:
-    """Count one submission or comment against the user's quota (429 with Retry-After when used up)."""
-    try:
-        quotas.spend(session_factory(request), settings, action=action, user_id=user.id)
-    except ratelimit.RateLimited as exc:
-        raise ratelimit.too_many(exc) from None
-
-
-def paper_or_404(session: Session, paper_id: str) -> Paper:
-    """The paper named in the path (arXiv id in any spelling, or key), or 404."""
-    paper = feed.get_paper(session, paper_id)
-    if paper is None:
-        raise HTTPException(404, f"No paper with id {paper_id!r}.")
-    return paper
-
-
-def wants_json(request: Request) -> bool:
-    """True for our own script's fetch (Accept: application/json), False for a plain form post."""
-    return "application/json" in request.headers.get("accept", "")
 
 
 @dataclass(slots=True)
@@ -95,15 +72,14 @@ def vote(
     request: Request,
     paper_id: str,
     _csrf: CsrfDep,
-    session: SessionDep,
+    factory: FactoryDep,
     user: RequireVerifiedUser,
     vote: Annotated[str, Form(max_length=8)] = "1",
     next: Short = "",
 ) -> Response:
     """Set the viewer's vote ("1" up, "0" withdrawn): the form says which, so a double click is harmless."""
-    paper = paper_or_404(session, paper_id)
-    session.close()  # the service opens its own transaction
-    state = votes.set_vote(session_factory(request), user_id=user.id, paper_id=paper.id, voted=vote != "0")
+    paper = find_paper(factory, paper_id)
+    state = votes.set_vote(factory, user_id=user.id, paper_id=paper.id, voted=vote != "0")
     if wants_json(request):
         return JSONResponse({"voted": state.voted, "count": state.total, "paperId": paper.key})
     return RedirectResponse(safe_next(next, paper_path(paper.key)), status_code=303)
@@ -134,6 +110,7 @@ def submit_form(
 def submit(
     request: Request,
     _csrf: CsrfDep,
+    factory: FactoryDep,
     settings: SettingsDep,
     user: RequireVerifiedUser,
     arxiv: Annotated[str, Form(max_length=2000)] = "",
@@ -141,11 +118,11 @@ def submit(
     """Fetch the paper's metadata from arXiv (never from the given link) and list it today."""
     try:
         submissions.extract_arxiv_id(arxiv)  # refused input costs no quota
-        spend(request, settings, "submit", user)
-        done = submissions.submit_paper(
-            session_factory(request), settings, text=arxiv, username=user.username
-        )
-    except CommunityError as exc:
+        quotas.spend(factory, settings, action="submit", user_id=user.id)
+        done = submissions.submit_paper(factory, settings, text=arxiv, username=user.username)
+    except UserError as exc:
+        if exc.status == 429:
+            raise  # the error page with Retry-After, not the form
         context = {"error": str(exc), "value": arxiv, "submitted": None, "verified": True}
         return render(request, "submit.html", context, status_code=exc.status)
     return RedirectResponse("/submit?done=" + done.key, status_code=303)
@@ -154,96 +131,70 @@ def submit(
 # --- comments ---
 
 
-def _comment_paper(session: Session, comment_id: int) -> Paper:
-    paper = session.scalars(
-        select(Paper).join(Comment, Comment.paper_id == Paper.id).where(Comment.id == comment_id)
-    ).first()
-    if paper is None:
-        raise HTTPException(404, f"No comment with id {comment_id}.")
-    return paper
-
-
-def _to_comment(paper: Paper, comment_id: int | None = None) -> RedirectResponse:
+def _to_comment(key: str, comment_id: int | None = None) -> RedirectResponse:
     anchor = f"#c{comment_id}" if comment_id else "#comments"
-    return RedirectResponse(paper_path(paper.key) + anchor, status_code=303)
+    return RedirectResponse(paper_path(key) + anchor, status_code=303)
+
+
+def _comment_key(factory: sessionmaker[Session], comment_id: int) -> str:
+    with factory() as session:
+        return comments.paper_key_of(session, comment_id)
 
 
 @router.post("/papers/{paper_id:path}/comments", name="comment")
 def comment(
-    request: Request,
     paper_id: str,
     _csrf: CsrfDep,
-    session: SessionDep,
+    factory: FactoryDep,
     settings: SettingsDep,
     user: RequireVerifiedUser,
     body: Text = "",
-    parent_id: Annotated[int | None, Form()] = None,
+    parent_id: FormId = None,
 ) -> Response:
     """Post a comment, or a reply when parent_id is given."""
-    paper = paper_or_404(session, paper_id)
-    session.close()
-    spend(request, settings, "comment", user)
-    new_id = comments.create_comment(
-        session_factory(request),
-        user_id=user.id,
-        paper_id=paper.id,
-        body=body,
-        parent_id=parent_id,
-        max_chars=settings.comment_max_chars,
+    posted = comments.post_comment(
+        factory, settings, user_id=user.id, paper_ref=paper_id, body=body, parent_id=parent_id
     )
-    return _to_comment(paper, new_id)
+    return _to_comment(posted.paper_key, posted.comment_id)
 
 
 @router.post("/comments/{comment_id}/edit", name="comment_edit")
 def comment_edit(
-    request: Request,
-    comment_id: int,
+    comment_id: DbId,
     _csrf: CsrfDep,
-    session: SessionDep,
+    factory: FactoryDep,
     settings: SettingsDep,
     user: RequireVerifiedUser,
     body: Text = "",
 ) -> Response:
     """Replace the text of one's own comment."""
-    paper = _comment_paper(session, comment_id)
-    session.close()
+    key = _comment_key(factory, comment_id)
     comments.edit_comment(
-        session_factory(request),
-        user_id=user.id,
-        comment_id=comment_id,
-        body=body,
-        max_chars=settings.comment_max_chars,
+        factory, user_id=user.id, comment_id=comment_id, body=body, max_chars=settings.comment_max_chars
     )
-    return _to_comment(paper, comment_id)
+    return _to_comment(key, comment_id)
 
 
 @router.post("/comments/{comment_id}/delete", name="comment_delete")
-def comment_delete(
-    request: Request, comment_id: int, _csrf: CsrfDep, session: SessionDep, user: RequireUser
-) -> Response:
+def comment_delete(comment_id: DbId, _csrf: CsrfDep, factory: FactoryDep, user: RequireUser) -> Response:
     """Delete a comment (its author, or a moderator)."""
-    paper = _comment_paper(session, comment_id)
-    session.close()
-    comments.delete_comment(session_factory(request), user_id=user.id, comment_id=comment_id)
-    return _to_comment(paper)
+    key = _comment_key(factory, comment_id)
+    comments.delete_comment(factory, user_id=user.id, comment_id=comment_id)
+    return _to_comment(key)
 
 
 @router.post("/comments/{comment_id}/hide", name="comment_hide")
 def comment_hide(
-    request: Request,
-    comment_id: int,
+    comment_id: DbId,
     _csrf: CsrfDep,
-    session: SessionDep,
+    factory: FactoryDep,
     user: RequireUser,
     hidden: Annotated[str, Form(max_length=8)] = "1",
 ) -> Response:
     """Hide a comment ("1") or show it again ("0"); moderators only (the service checks the role)."""
-    paper = _comment_paper(session, comment_id)
-    session.close()
-    comments.set_hidden(
-        session_factory(request), user_id=user.id, comment_id=comment_id, hidden=hidden != "0"
-    )
-    return _to_comment(paper, comment_id)
+    key = _comment_key(factory, comment_id)
+    comments.set_hidden(factory, user_id=user.id, comment_id=comment_id, hidden=hidden != "0")
+    return _to_comment(key, comment_id)
 
 
 # --- profiles ---

@@ -9,10 +9,10 @@ from urllib.parse import urlencode, urlsplit
 from fastapi import APIRouter, BackgroundTasks, Form, HTTPException, Query, Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
-from paperfeed.api.deps import SettingsDep, session_factory
 from paperfeed.digests import subscriptions as subs
 from paperfeed.digests.outbox import list_outbox, outbox_dir, read_outbox
-from paperfeed.web.csrf import CsrfDep
+from paperfeed.http.csrf import CsrfDep
+from paperfeed.http.deps import SettingsDep, session_factory
 from paperfeed.web.templating import CSP, http_url, render
 
 router = APIRouter(include_in_schema=False)

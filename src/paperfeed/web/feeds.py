@@ -10,9 +10,9 @@ from fastapi import APIRouter, Query
 from starlette.responses import Response
 
 from paperfeed import feed
-from paperfeed.api.deps import SessionDep, SettingsDep
 from paperfeed.config import Settings
 from paperfeed.db.models import Submission
+from paperfeed.http.deps import SessionDep, SettingsDep
 from paperfeed.paths import paper_path
 from paperfeed.text import feeds
 from paperfeed.text.feeds import FeedItem

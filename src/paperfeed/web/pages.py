@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from paperfeed import feed
-from paperfeed.api.deps import SessionDep, SettingsDep
 from paperfeed.community.votes import voted_ids
+from paperfeed.http.deps import SessionDep, SettingsDep, paper_or_404
+from paperfeed.periods import TABS
 from paperfeed.web.community_pages import paper_community
 from paperfeed.web.search_pages import similar_for
 from paperfeed.web.templating import render
@@ -18,7 +19,6 @@ from paperfeed.web.trending_pages import paper_trending
 router = APIRouter(include_in_schema=False)
 
 DateQ = Annotated[str | None, Query()]
-TABS: tuple[tuple[str, feed.PeriodKind], ...] = (("Day", "day"), ("Week", "week"), ("Month", "month"))
 
 
 @router.get("/papers", name="daily")
@@ -43,7 +43,7 @@ def daily_page(
         context["tabs"] = [
             (label, feed.Period.containing(kind, anchor), kind == period.kind) for label, kind in TABS
         ]
-    user = getattr(request.state, "user", None)  # which cards show as upvoted (issue 5)
+    user = getattr(request.state, "user", None)  # which cards show as upvoted
     context["my_votes"] = voted_ids(session, user.id if user else None, [e.paper.id for e in result.entries])
     return render(request, "daily.html", context)
 
@@ -51,17 +51,15 @@ def daily_page(
 @router.get("/papers/{paper_id:path}", name="paper")
 def paper_page(request: Request, paper_id: str, session: SessionDep, settings: SettingsDep) -> Response:
     """One paper: title, all authors, abstract with math, links, categories and listing."""
-    paper = feed.get_paper(session, paper_id)
-    if paper is None:
-        raise HTTPException(404, f"No paper with id {paper_id!r}.")
+    paper = paper_or_404(session, paper_id)
     submission = feed.latest_submission(session, paper)
-    trending = paper_trending(session, settings, paper.id)  # "why is this trending" (issue 5)
-    community = paper_community(request, session, paper)  # votes, comments, collections (issue 5)
+    trending = paper_trending(session, settings, paper.id)  # "why is this trending"
+    community = paper_community(request, session, paper)  # votes, comments, collections
     context: dict[str, object] = {
         "paper": paper,
         "submission": submission,
         "trending": trending,
         "community": community,
     }
-    context["similar"] = similar_for(request, paper)  # similar papers (issue 3); None hides the block
+    context["similar"] = similar_for(request, paper)  # similar papers; None hides the block
     return render(request, "paper.html", context)

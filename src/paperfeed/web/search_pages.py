@@ -12,9 +12,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from paperfeed.api.deps import SessionDep, SettingsDep
 from paperfeed.config import Settings
 from paperfeed.db.models import Paper
+from paperfeed.http.deps import SearchDep, SessionDep, SettingsDep
 from paperfeed.paths import paper_path
 from paperfeed.search.service import (
     MODES,
@@ -34,15 +34,6 @@ log = logging.getLogger(__name__)
 
 FEED_SIZE = 50
 Text = Annotated[str | None, Query()]
-
-
-def get_search(request: Request) -> SearchService:
-    """The app's search service."""
-    service: SearchService = request.app.state.search
-    return service
-
-
-SearchDep = Annotated[SearchService, Depends(get_search)]
 
 
 def search_params(

@@ -12,9 +12,9 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
 from paperfeed.db.models import Paper
+from paperfeed.http.csrf import csrf_token
 from paperfeed.paths import paper_path
 from paperfeed.text.render import render_abstract, render_inline
-from paperfeed.web.csrf import csrf_token
 
 HERE = Path(__file__).parent
 # Scripts only from our own /static files, never inline: a rendering bug cannot become an XSS.

@@ -1,25 +1,25 @@
-"""The trending page with day/week/month tabs (issue 5); it is also the landing page `/`."""
+"""The trending page with day/week/month tabs; it is also the landing page `/`."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from paperfeed import feed
-from paperfeed.api.deps import SessionDep, SettingsDep
 from paperfeed.community.votes import voted_ids
 from paperfeed.config import Settings
+from paperfeed.errors import UserError
+from paperfeed.http.deps import SessionDep, SettingsDep
+from paperfeed.periods import TABS, check_window
 from paperfeed.ranking import service
-from paperfeed.ranking.trending import WINDOWS, TrendingParams
+from paperfeed.ranking.trending import TrendingParams
 from paperfeed.web.templating import render
 
 router = APIRouter(include_in_schema=False)
-
-TABS = (("Day", "day"), ("Week", "week"), ("Month", "month"))
 
 
 @router.get("/", name="home")
@@ -33,13 +33,11 @@ def trending_page(
     p: Annotated[int, Query()] = 0,
 ) -> Response:
     """The papers of the last day, week or month, ranked by their trending score (computed live)."""
-    win = window or settings.trending_default_window
-    if win not in WINDOWS:
-        raise HTTPException(400, f"invalid window {win!r}: expected one of {', '.join(WINDOWS)}")
-    period = feed.parse_period(day=until)  # a bad date is a FeedError: 400 with the reason
+    win = check_window(window or settings.trending_default_window)  # PeriodError: 400 with the reason
+    period = feed.parse_period(day=until)
     limit = min(settings.page_size, feed.MAX_LIMIT)
     if p < 0 or p * limit > 1_000_000:
-        raise HTTPException(400, f"invalid page {p}")
+        raise UserError(f"invalid page {p}")
     ranked = service.ranked_page(
         session,
         settings=settings,

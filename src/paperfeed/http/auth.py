@@ -24,7 +24,8 @@ from starlette.concurrency import run_in_threadpool
 
 from paperfeed.community import tokens
 from paperfeed.community.account_models import User
-from paperfeed.web.csrf import require_csrf
+from paperfeed.http.csrf import require_csrf
+from paperfeed.http.errors import is_api
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _BEARER = {"WWW-Authenticate": "Bearer"}
@@ -53,10 +54,6 @@ def get_current_user(request: Request) -> User | None:
     return user
 
 
-def _is_api(request: Request) -> bool:
-    return request.url.path == "/api" or request.url.path.startswith("/api/")
-
-
 def _here(request: Request) -> str:
     """Where to come back to after login: this page for a GET, the referring page of a form POST."""
     if request.method in SAFE_METHODS:
@@ -70,7 +67,7 @@ def _here(request: Request) -> str:
 
 def login_required(request: Request) -> HTTPException:
     """The answer to an anonymous request for a signed-in page: 401 under /api, else 303 to the login page."""
-    if _is_api(request):
+    if is_api(request):
         return HTTPException(401, "sign in required", headers={"WWW-Authenticate": "Bearer"})
     location = "/login?" + urlencode({"next": safe_next(_here(request))})
     return HTTPException(303, "sign in required", headers={"Location": location})
