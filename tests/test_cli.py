@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 from typer.testing import CliRunner
 
-from paperfeed.cli import _Guard, app
+from paperfeed.cli import app
+from paperfeed.commands.ingest import _Guard
 from paperfeed.db.migrate import head_revision
 from paperfeed.db.models import Paper, Submission
 from paperfeed.ingest.hf_daily import HfPayloadError
@@ -365,3 +366,16 @@ def test_serve_migrates_and_answers_on_its_port(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_python_dash_m_runs_the_same_command_line() -> None:
+    # `python -m paperfeed` must work where the console script is not on PATH (a bare venv, a container).
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "paperfeed", "ingest", "--help"], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    for command in ("jsonl", "hf", "rss", "arxiv", "oai"):
+        assert command in done.stdout

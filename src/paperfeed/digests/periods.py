@@ -7,20 +7,16 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal
 
+from paperfeed import periods
+from paperfeed.periods import PeriodError
+
 __all__ = ["Frequency", "Period", "PeriodError", "due", "parse_period", "period_for_send_day"]
 
 Frequency = Literal["daily", "weekly"]
-_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
-_WEEK = re.compile(r"([0-9]{4})-W([0-9]{2})")
-
-
-class PeriodError(ValueError):
-    """A period text that names no valid day or ISO week."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,9 +36,8 @@ class Period:
     @classmethod
     def week_of(cls, day: date) -> Period:
         """The weekly period of the ISO week containing `day`."""
-        start = day - timedelta(days=day.weekday())
-        year, week, _ = start.isocalendar()
-        return cls("weekly", start, start + timedelta(days=6), f"{year}-W{week:02d}")
+        week = periods.Period.containing("week", day)  # the calendar arithmetic lives in paperfeed.periods
+        return cls("weekly", week.start, week.end, week.param)
 
     @property
     def title(self) -> str:
@@ -64,23 +59,17 @@ def parse_period(text: str, frequency: str) -> Period:
     """'2026-11-27' (a day; for weekly, the ISO week containing it) or '2026-W48' (weekly only)."""
     freq = _check_frequency(frequency)
     text = text.strip()
-    if m := _DATE.fullmatch(text):
-        try:
-            day = date(int(m[1]), int(m[2]), int(m[3]))
-        except ValueError as exc:
-            raise PeriodError(f"invalid date {text!r}: {exc}") from None
-        if not 1 <= day.year <= 9998:
-            raise PeriodError(f"invalid year in {text!r}")
-        return Period.day(day) if freq == "daily" else Period.week_of(day)
-    if m := _WEEK.fullmatch(text):
+    if "W" in text:
         if freq == "daily":
             raise PeriodError(f"{text!r} is a week; a daily period is a day like 2026-11-27")
-        try:
-            monday = date.fromisocalendar(int(m[1]), int(m[2]), 1)
-        except ValueError as exc:
-            raise PeriodError(f"invalid ISO week {text!r}: {exc}") from None
-        return Period.week_of(monday)
-    raise PeriodError(f"invalid period {text!r}: use a day (2026-11-27) or an ISO week (2026-W48)")
+        return Period.week_of(periods.parse_week(text).start)
+    try:
+        day = periods.parse_day(text)
+    except PeriodError:
+        raise PeriodError(
+            f"invalid period {text!r}: use a day (2026-11-27) or an ISO week (2026-W48)"
+        ) from None
+    return Period.day(day) if freq == "daily" else Period.week_of(day)
 
 
 def due(subscription_frequency: str, day: date) -> bool:
