@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import hypothesis
 import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,6 +19,14 @@ from paperfeed.db.migrate import upgrade
 # Loaded once here (pytest only honours pytest_plugins in the top-level conftest): every test module
 # gets the replay_server fixture of tests/replay.py.
 pytest_plugins = ["replay", "smtpsink", "browserkit"]
+
+# Hypothesis times every example (a 200 ms deadline) and its data generation (the too_slow health check):
+# both are stopwatches that fail on a loaded machine, not on a wrong answer. Loaded here, before the test
+# modules are imported, so every @settings(...) inherits it. Speed belongs in bench/.
+hypothesis.settings.register_profile(
+    "paperfeed", deadline=None, suppress_health_check=[hypothesis.HealthCheck.too_slow]
+)
+hypothesis.settings.load_profile("paperfeed")
 
 DATA = Path(__file__).parent / "data"
 
