@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import hypothesis
 import pytest
@@ -89,3 +91,16 @@ def sqlite_engine(settings: Settings) -> Iterator[Engine]:
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions on the parametrised engine."""
     return make_sessionmaker(engine)
+
+
+@pytest.fixture(autouse=True)
+def _rate_limit_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rate-limit time stands still during a test (tests that mean a time pass it as `now=`).
+
+    Windows are fixed (900 s by default): requests that straddle a boundary start counting again and miss
+    their 429, the more often the slower the machine runs the test.
+    """
+    from paperfeed.community import ratelimit
+
+    frozen = time.time()
+    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(time=lambda: frozen))
