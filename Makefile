@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 SHARED ?= ../shared
 
-.PHONY: install demo serve test lint pytest fmt bench-ingest bench-quality bench-search bench-trending clean bench-digest
+.PHONY: install demo serve test lint pytest fmt bench-ingest bench-quality bench-search bench-trending clean bench-digest bench-code-links
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -51,6 +51,10 @@ bench-quality: $(STAMP)
 ## Search speed: p50/p99 through the service against SQLite FTS5, on 94k real and 1M grown papers (cached builds).
 bench-search: $(STAMP)
 	$(BIN)/python bench/search_speed.py --data $(SHARED)/data/arxiv-2025-94k.jsonl.gz $(ARGS)
+
+## Code-link extraction: µs per real abstract with the hint prefilter against the whole regex.
+bench-code-links: $(STAMP)
+	$(BIN)/python bench/code_links.py
 
 ## Trending benchmark: recompute the scores of the 94k papers (synthetic votes and stars) against a Python loop.
 bench-trending: $(STAMP)

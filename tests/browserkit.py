@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
 import uvicorn
 from fastapi import FastAPI
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, expect, sync_playwright
 
 from paperfeed.mailsink import free_port
+from polling import HANG_S, wait_until
 
 __all__ = ["ARGS", "CHROMIUM", "browser", "free_port", "served_app"]
 
@@ -37,15 +37,14 @@ def served_app(app: FastAPI, port: int) -> Iterator[str]:
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
-    while not srv.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
+    # Fails at once if the thread died, else waits as long as a loaded machine needs.
+    wait_until(lambda: srv.started or not thread.is_alive(), "uvicorn did not start")
+    assert srv.started, "uvicorn did not start"
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
         srv.should_exit = True
-        thread.join(timeout=10)
+        thread.join(timeout=HANG_S)
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +52,9 @@ def browser() -> Iterator[Browser]:
     """Debian's chromium, headless."""
     if not os.path.exists(CHROMIUM):
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package", pytrace=False)
+    # expect() retries for 5 s by default, short for chromium and uvicorn sharing a loaded machine; like
+    # the 30 s action and navigation timeouts, this only bounds a wait that ends when the page is there.
+    expect.set_options(timeout=30_000)
     with sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield b

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
+import hypothesis
 import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,6 +21,14 @@ from paperfeed.db.migrate import upgrade
 # Loaded once here (pytest only honours pytest_plugins in the top-level conftest): every test module
 # gets the replay_server fixture of tests/replay.py.
 pytest_plugins = ["replay", "smtpsink", "browserkit"]
+
+# Hypothesis times every example (a 200 ms deadline) and its data generation (the too_slow health check):
+# both are stopwatches that fail on a loaded machine, not on a wrong answer. Loaded here, before the test
+# modules are imported, so every @settings(...) inherits it. Speed belongs in bench/.
+hypothesis.settings.register_profile(
+    "paperfeed", deadline=None, suppress_health_check=[hypothesis.HealthCheck.too_slow]
+)
+hypothesis.settings.load_profile("paperfeed")
 
 DATA = Path(__file__).parent / "data"
 
@@ -80,3 +91,16 @@ def sqlite_engine(settings: Settings) -> Iterator[Engine]:
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions on the parametrised engine."""
     return make_sessionmaker(engine)
+
+
+@pytest.fixture(autouse=True)
+def _rate_limit_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rate-limit time stands still during a test (tests that mean a time pass it as `now=`).
+
+    Windows are fixed (900 s by default): requests that straddle a boundary start counting again and miss
+    their 429, the more often the slower the machine runs the test.
+    """
+    from paperfeed.community import ratelimit
+
+    frozen = time.time()
+    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(time=lambda: frozen))

@@ -9,14 +9,17 @@ Every test module has the `replay_server` fixture (tests/conftest.py loads this 
 Routes are matched newest first, so a test can override a loaded recording. Each route replies with its
 sequence in order and then repeats the last reply forever (so "500 forever" is one Reply).
 
+Requests carry no arrival time on purpose: on a loaded machine arrival times jitter, so a test about spacing
+runs the client on a `FakeClock` and reads when each request left the client (`clocked_client`).
+
 PYTEST_DONT_REWRITE: it has no asserts, so pytest need not rewrite it when loading the plugin.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -27,29 +30,39 @@ import pytest
 
 from paperfeed.ingest.http import PoliteClient
 
-__all__ = ["RecordedRequest", "ReplayServer", "Reply", "Route", "recorded_body_bytes", "replay_server"]
+__all__ = [
+    "FakeClock",
+    "RecordedRequest",
+    "ReplayServer",
+    "Reply",
+    "Route",
+    "clocked_client",
+    "fast_client",
+    "recorded_body_bytes",
+    "replay_server",
+]
 
 
 @dataclass(frozen=True)
 class Reply:
-    """One programmed response; delay_s stalls before answering, drop closes the socket without one."""
+    """One programmed response; drop closes the socket without one, hold never answers (until stop())."""
 
     status: int = 200
     headers: Mapping[str, str] = field(default_factory=dict)
     body: bytes = b""
-    delay_s: float = 0.0
     drop: bool = False
+    # A held reply, not a slow one: a client's timeout always fires, however loaded the machine is.
+    hold: bool = False
 
 
 @dataclass(frozen=True)
 class RecordedRequest:
-    """A request the server saw: time is time.monotonic() on arrival (same clock as the client's)."""
+    """A request the server saw, in arrival order."""
 
     method: str
     path: str
     query: dict[str, list[str]]
     headers: dict[str, str]
-    time: float
 
     def param(self, name: str) -> str | None:
         """The single value of a query parameter, or None."""
@@ -104,7 +117,7 @@ def recorded_body_bytes(body: str) -> bytes:
 
 
 class _QuietServer(ThreadingHTTPServer):
-    """Ignores clients that hang up early (a timeout test's client leaves before the delayed reply)."""
+    """Ignores clients that hang up early (a timeout test's client leaves before the held reply)."""
 
     daemon_threads = True
 
@@ -120,6 +133,7 @@ class ReplayServer:
         self.requests: list[RecordedRequest] = []
         self.unmatched: list[RecordedRequest] = []
         self._lock = threading.Lock()
+        self._released = threading.Event()  # lets held replies go when the server stops
         self._httpd = _QuietServer(("127.0.0.1", 0), self._handler_class())
         # A short poll interval makes stop() (and so each test's teardown) quick.
         self._thread = threading.Thread(
@@ -138,6 +152,7 @@ class ReplayServer:
 
     def stop(self) -> None:
         """Stop serving and close the socket."""
+        self._released.set()
         self._httpd.shutdown()
         self._httpd.server_close()
         self._thread.join(timeout=5)
@@ -203,7 +218,7 @@ class ReplayServer:
 
     def _dispatch(self, method: str, raw_path: str, headers: dict[str, str]) -> Reply | None:
         parts = urlsplit(raw_path)
-        req = RecordedRequest(method, parts.path, _parse_query(parts.query), headers, time.monotonic())
+        req = RecordedRequest(method, parts.path, _parse_query(parts.query), headers)
         with self._lock:
             self.requests.append(req)
             for route in self.routes:
@@ -222,9 +237,9 @@ class ReplayServer:
                 reply = server._dispatch(self.command, self.path, dict(self.headers.items()))
                 if reply is None:
                     reply = Reply(404, {"Content-Type": "text/plain"}, f"no route for {self.path}".encode())
-                if reply.delay_s:
-                    time.sleep(reply.delay_s)
-                if reply.drop:
+                if reply.hold:
+                    server._released.wait()
+                if reply.drop or reply.hold:
                     self.close_connection = True
                     return
                 self.send_response(reply.status)
@@ -261,3 +276,42 @@ def fast_client(**overrides: object) -> PoliteClient:
     """A PoliteClient for tests against the replay server: short timeout and backoff, test User-Agent."""
     values: dict[str, object] = {"user_agent": UA, "timeout_s": 2.0, "backoff_base_s": 0.01, **overrides}
     return PoliteClient(**values)  # type: ignore[arg-type]
+
+
+class FakeClock:
+    """A monotonic clock that moves only when the client sleeps on it; `sent` is when each request left.
+
+    Spacing measured on it is the client's own arithmetic, exact and independent of the machine's load.
+    """
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+        self.slept: list[float] = []
+        self.sent: list[float] = []
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        """The current fake time."""
+        with self._lock:
+            return self.now
+
+    def sleep(self, seconds: float) -> None:
+        """Record the wait and move the clock by it, without waiting."""
+        with self._lock:
+            self.slept.append(seconds)
+            self.now += seconds
+
+    def gaps(self) -> list[float]:
+        """Seconds between consecutive sends."""
+        return [b - a for a, b in itertools.pairwise(self.sent)]
+
+
+def clocked_client(clock: FakeClock, **overrides: object) -> PoliteClient:
+    """A fast_client on a FakeClock that records in clock.sent when each request leaves it.
+
+    httpx runs its request hooks after the polite wait, as the request goes out. One thread only: with
+    several, another thread's sleep could move the clock between a slot and its hook.
+    """
+    client = fast_client(clock=clock, sleep=clock.sleep, **overrides)
+    client._client.event_hooks["request"].append(lambda _request: clock.sent.append(clock()))
+    return client

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-import time
+from collections.abc import Callable
 
+import pytest
+from itsdangerous import TimestampSigner
 from sqlalchemy import Engine, select
 
 from accountkit import PASSWORD, client_for, csrf, get_user, link_in_mail, login, make_user, post_form
@@ -157,17 +159,28 @@ def test_password_reset_by_single_use_link(
     assert client.get(link).status_code == 400
 
 
-def test_reset_link_expires(settings: Settings) -> None:
-    s = settings.model_copy(update={"reset_link_minutes": 1 / 60})  # one second
-    make_user(s)
-    user = get_user(s, "ada@example.org")
+def _signed_ago(monkeypatch: pytest.MonkeyPatch, seconds: int, sign: Callable[[], str]) -> str:
+    """A token signed `seconds` ago: itsdangerous reads the signing time from get_timestamp()."""
+    real = TimestampSigner.get_timestamp
+    with monkeypatch.context() as m:
+        m.setattr(TimestampSigner, "get_timestamp", lambda self: real(self) - seconds)
+        return sign()
+
+
+def test_reset_link_expires(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Signed in the past rather than slept past: no wait, and no margin for a slow machine to eat.
+    make_user(settings)
+    user = get_user(settings, "ada@example.org")
     assert user is not None
-    token = accounts.reset_token(s, user)
-    client = client_for(s)
-    time.sleep(2.1)  # itsdangerous counts whole seconds: older than max_age means age >= 2
-    r = post_form(client, "/reset/confirm", {"token": token, "password": "a brand new passphrase"})
+    lifetime = int(settings.reset_link_minutes * 60)
+    expired = _signed_ago(monkeypatch, lifetime + 60, lambda: accounts.reset_token(settings, user))
+    live = _signed_ago(monkeypatch, lifetime - 600, lambda: accounts.reset_token(settings, user))
+    client = client_for(settings)
+    r = post_form(client, "/reset/confirm", {"token": expired, "password": "a brand new passphrase"})
     assert r.status_code == 400 and "expired" in r.text
     assert login(client).status_code == 303
+    page = client.get(f"/reset/confirm?token={live}")  # ten minutes to go: still good
+    assert page.status_code == 200 and "Set password" in page.text
 
 
 def test_change_password_keeps_this_session_ends_the_others(db_settings: Settings, engine: Engine) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, expect
 
 import webdata
 from browserkit import free_port, served_app
@@ -96,7 +96,8 @@ def test_api_docs_render_offline(server: str, browser: Browser) -> None:
     failed: list[str] = []
     page.on("requestfailed", lambda req: failed.append(req.url))
     page.goto(f"{server}/docs")
-    page.get_by_text("/api/daily_papers", exact=True).first.wait_for(timeout=10_000)
-    assert page.get_by_text("/api/papers/{paper_id}", exact=True).first.is_visible()
+    # Swagger UI draws the page with script after load: wait for it (the default bound, not a tight 10 s).
+    expect(page.get_by_text("/api/daily_papers", exact=True).first).to_be_visible()
+    expect(page.get_by_text("/api/papers/{paper_id}", exact=True).first).to_be_visible()
     assert failed == []
     page.close()

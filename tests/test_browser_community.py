@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, expect
 
 import webdata
 from browserkit import free_port, served_app
@@ -51,8 +51,7 @@ def log_in(page: Page, base: str) -> None:
     page.fill('input[name="email"]', EMAIL)
     page.fill('input[name="password"]', PASSWORD)
     page.click('button:has-text("Log in")')
-    page.wait_for_load_state()
-    assert page.locator("a.nav-user").inner_text() == "reader"
+    expect(page.locator("a.nav-user")).to_have_text("reader")  # retries until the signed-in page is there
 
 
 def votes_of(site: Site, key: str) -> tuple[int, int]:

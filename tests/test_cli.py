@@ -20,6 +20,7 @@ from paperfeed.db.models import Paper, Submission
 from paperfeed.ingest.hf_daily import HfPayloadError
 from paperfeed.ingest.http import HttpError
 from paperfeed.ingest.records import Item, Rejected
+from polling import HANG_S
 from replay import ReplayServer, Reply
 
 DATA = Path(__file__).parent / "data"
@@ -351,7 +352,7 @@ def test_serve_migrates_and_answers_on_its_port(tmp_path: Path) -> None:
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + HANG_S  # a bound against a hang: a loaded machine starts slowly
         while True:
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/daily_papers") as resp:
@@ -365,7 +366,7 @@ def test_serve_migrates_and_answers_on_its_port(tmp_path: Path) -> None:
         assert scalar(db, "SELECT version_num FROM alembic_version") == head_revision()
     finally:
         proc.terminate()
-        proc.wait(timeout=10)
+        proc.wait(timeout=HANG_S)
 
 
 def test_python_dash_m_runs_the_same_command_line() -> None:

@@ -19,13 +19,21 @@ from paperfeed.ingest.http import (
     backoff_delay,
     parse_retry_after,
 )
-from replay import UA, ReplayServer, Reply, fast_client
+from replay import UA, FakeClock, ReplayServer, Reply, clocked_client, fast_client
 
 NOW = datetime(2026, 4, 12, 22, 0, 0, tzinfo=UTC)
 
 
+DEFAULTS: dict[str, object] = {"min_interval_s": 0.0, "max_retries": 3, "max_retry_after_s": 5.0}
+
+
 def make_client(**kw: object) -> PoliteClient:
-    return fast_client(**{"min_interval_s": 0.0, "max_retries": 3, "max_retry_after_s": 5.0, **kw})
+    return fast_client(**{**DEFAULTS, **kw})
+
+
+def clocked(clock: FakeClock, **kw: object) -> PoliteClient:
+    """make_client on a fake clock: spacing is read where requests leave the client, never from the server."""
+    return clocked_client(clock, **{**DEFAULTS, **kw})
 
 
 # --- pure helpers -----------------------------------------------------------------------------------
@@ -97,67 +105,90 @@ def test_sends_user_agent_and_params(replay_server: ReplayServer) -> None:
     assert req.query == {"a": ["1"], "b": ["x y"]}
 
 
-def _send_times(client: PoliteClient) -> list[float]:
-    """Record when each request leaves the client (httpx's request hook runs after the polite wait)."""
-    sent: list[float] = []
-    client._client.event_hooks["request"].append(lambda _request: sent.append(time.monotonic()))
-    return sent
-
-
 def test_min_interval_spaces_requests_to_a_host(replay_server: ReplayServer) -> None:
     replay_server.add("/p", Reply(200, body=b"ok"))
-    interval = 0.15
-    with make_client(min_interval_s=interval) as client:
-        sent = _send_times(client)
-        started = time.monotonic()
+    clock = FakeClock()
+    with clocked(clock, min_interval_s=0.15) as client:
         for _ in range(3):
             client.get(f"{replay_server.url}/p")
-        elapsed = time.monotonic() - started
     assert len(replay_server.requests) == 3
-    # When each request left the client (arrival times at the server jitter on a loaded machine).
-    gaps = [b - a for a, b in itertools.pairwise(sent)]
-    assert len(gaps) == 2
-    assert all(gap >= interval - 0.005 for gap in gaps), gaps
-    assert elapsed >= 2 * interval
+    assert clock.gaps() == pytest.approx([0.15, 0.15])
+    assert clock.slept == pytest.approx([0.15, 0.15])
+
+
+def test_the_default_clock_really_waits(replay_server: ReplayServer) -> None:
+    """Without an injected clock the client sleeps for real (a lower bound: load only makes it longer)."""
+    replay_server.add("/p", Reply(200))
+    with make_client(min_interval_s=0.1) as client:
+        started = time.monotonic()
+        client.get(f"{replay_server.url}/p")
+        client.get(f"{replay_server.url}/p")
+        assert time.monotonic() - started >= 0.1
+
+
+class _Bookings(dict[str, float]):
+    """The client's per-host slots, recording every slot it books (under its host lock)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.booked: list[float] = []
+
+    def __setitem__(self, host: str, at: float) -> None:
+        self.booked.append(at)
+        super().__setitem__(host, at)
 
 
 def test_threads_sharing_a_client_still_respect_the_interval(replay_server: ReplayServer) -> None:
     replay_server.add("/p", Reply(200))
     interval = 0.08
-    with make_client(min_interval_s=interval) as client:
-        sent = _send_times(client)
-        threads = [
-            threading.Thread(target=lambda: [client.get(f"{replay_server.url}/p") for _ in range(2)])
-            for _ in range(2)
-        ]
+    clock = FakeClock()
+    # Slots, not send times: with two threads, one thread's sleep may move the fake clock between the
+    # other's slot and its request hook.
+    bookings = _Bookings()
+    start = threading.Barrier(2)
+
+    def sleep(seconds: float) -> None:
+        clock.sleep(seconds)
+        time.sleep(0.01)  # yield while "waiting", so a thread that skipped the host lock would overtake
+
+    def fetch_twice() -> None:
+        start.wait()
+        for _ in range(2):
+            client.get(f"{replay_server.url}/p")
+
+    with make_client(min_interval_s=interval, clock=clock, sleep=sleep) as client:
+        client._last_request = bookings
+        threads = [threading.Thread(target=fetch_twice) for _ in range(2)]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
     assert len(replay_server.requests) == 4
-    times = sorted(sent)
+    times = sorted(bookings.booked)
     assert len(times) == 4
-    assert all(b - a >= interval - 0.005 for a, b in itertools.pairwise(times))
+    assert all(b - a >= interval - 1e-9 for a, b in itertools.pairwise(times)), times
 
 
 def test_host_interval_override(replay_server: ReplayServer) -> None:
     replay_server.add("/p", Reply(200))
-    with make_client(min_interval_s=30.0, host_intervals={"127.0.0.1": 0.0}) as client:
-        started = time.monotonic()
+    clock = FakeClock()
+    with clocked(clock, min_interval_s=30.0, host_intervals={"127.0.0.1": 0.0}) as client:
         client.get(f"{replay_server.url}/p")
         client.get(f"{replay_server.url}/p")
-    assert time.monotonic() - started < 5.0
+    assert clock.slept == [] and clock.gaps() == [0.0]
     assert len(replay_server.requests) == 2
 
 
 def test_503_retry_after_seconds_is_honoured(replay_server: ReplayServer) -> None:
     replay_server.add("/busy", [Reply(503, {"Retry-After": "0.3"}, b"busy"), Reply(200, body=b"done")])
-    with make_client() as client:
+    clock = FakeClock()
+    with clocked(clock) as client:
         response = client.get(f"{replay_server.url}/busy")
     assert response.status_code == 200
     assert response.text == "done"
-    first, second = replay_server.requests
-    assert second.time - first.time >= 0.3 - 0.02
+    assert len(replay_server.requests) == 2
+    assert clock.slept == [0.3]
+    assert clock.gaps() == pytest.approx([0.3])
 
 
 def test_429_retry_after_http_date_uses_wall_clock(replay_server: ReplayServer) -> None:
@@ -173,10 +204,11 @@ def test_429_retry_after_http_date_uses_wall_clock(replay_server: ReplayServer) 
 def test_interval_applies_to_retries_too(replay_server: ReplayServer) -> None:
     # No Retry-After and a zero backoff: only the per-host interval can space the retry.
     replay_server.add("/flaky", [Reply(503), Reply(200, body=b"ok")])
-    with make_client(min_interval_s=0.2, backoff_base_s=0.0) as client:
+    clock = FakeClock()
+    with clocked(clock, min_interval_s=0.2, backoff_base_s=0.0) as client:
         client.get(f"{replay_server.url}/flaky")
-    first, second = replay_server.requests
-    assert second.time - first.time >= 0.2 - 0.02
+    assert len(replay_server.requests) == 2
+    assert clock.gaps() == pytest.approx([0.2])
 
 
 def test_retry_after_beyond_maximum_gives_up_at_once(replay_server: ReplayServer) -> None:
@@ -191,20 +223,20 @@ def test_retry_after_beyond_maximum_gives_up_at_once(replay_server: ReplayServer
 def test_server_errors_back_off_then_give_up_naming_url_and_status(replay_server: ReplayServer) -> None:
     replay_server.add("/down", Reply(500, body=b"internal error"))
     base = 0.04
-    with make_client(max_retries=2, backoff_base_s=base) as client:
-        started = time.monotonic()
-        with pytest.raises(HttpError) as info:
-            client.get(f"{replay_server.url}/down", params={"page": 2})
-        elapsed = time.monotonic() - started
+    clock = FakeClock()
+    # The smallest jitter: equal jitter always waits half of each doubled delay, base/2 then base.
+    with (
+        clocked(clock, max_retries=2, backoff_base_s=base, rand=lambda: 0.0) as client,
+        pytest.raises(HttpError) as info,
+    ):
+        client.get(f"{replay_server.url}/down", params={"page": 2})
     assert len(replay_server.requests) == 3
     err = info.value
     assert err.status == 500 and err.attempts == 3
     assert f"{replay_server.url}/down?page=2" in str(err)
     assert "last status 500" in str(err)
-    # Equal jitter waits at least half of each doubled delay: base/2 + base.
-    assert elapsed >= base / 2 + base
-    gaps = [b.time - a.time for a, b in itertools.pairwise(replay_server.requests)]
-    assert gaps[1] >= base - 0.02  # the second wait is the doubled one
+    assert clock.slept == pytest.approx([base / 2, base])  # the second wait is the doubled one
+    assert clock.gaps() == pytest.approx([base / 2, base])
 
 
 def test_404_is_not_retried(replay_server: ReplayServer) -> None:
@@ -218,11 +250,13 @@ def test_404_is_not_retried(replay_server: ReplayServer) -> None:
 
 
 def test_timeout_is_retried(replay_server: ReplayServer) -> None:
-    replay_server.add("/slow", [Reply(200, body=b"late", delay_s=0.6), Reply(200, body=b"fast")])
-    with make_client(timeout_s=0.1) as client:
+    # The first reply never comes, so the first attempt times out on any machine; the retry is answered.
+    replay_server.add("/slow", [Reply(hold=True), Reply(200, body=b"fast")])
+    with make_client(timeout_s=0.5) as client:
         response = client.get(f"{replay_server.url}/slow")
     assert response.text == "fast"
-    assert len(replay_server.requests) == 2
+    # Two requests, or more if a loaded machine made an answered one time out too (it is retried alike).
+    assert len(replay_server.requests) >= 2
 
 
 def test_dropped_connection_is_retried(replay_server: ReplayServer) -> None:
@@ -284,11 +318,12 @@ def test_redirect_hops_wait_for_their_slot_too(replay_server: ReplayServer) -> N
     replay_server.add("/old", Reply(301, headers={"Location": "/new?x=1"}))
     replay_server.add("/new", Reply(200, body=b"moved"), query={"x": "1"})
     replay_server.add("/loop", Reply(302, headers={"Location": "/loop"}))
-    with PoliteClient(user_agent="t/1", timeout_s=2.0, min_interval_s=0.2, max_retries=0) as client:
+    clock = FakeClock()
+    with clocked(clock, min_interval_s=0.2, max_retries=0) as client:
         assert client.get(f"{replay_server.url}/old").content == b"moved"
         with pytest.raises(HttpError, match="more than 5 redirects"):
             client.get(f"{replay_server.url}/loop")
     first, second = replay_server.requests[:2]
     assert (first.path, second.path) == ("/old", "/new")
-    assert second.time - first.time >= 0.2 - 0.01
     assert len(replay_server.requests) == 2 + 6  # the loop: the first request and five hops
+    assert clock.gaps() == pytest.approx([0.2] * 7)  # every hop waited for its slot

@@ -144,13 +144,15 @@ def test_retries_back_off_then_fail_and_release_the_papers(
 ) -> None:
     s = s.model_copy(update={"digest_send_max_attempts": 2})
     sub, c = _one_claim(session_factory, s)
-    ledger.record(session_factory, [Result(c, "retry", "451 4.3.0 later")], settings=s, worker="me")
+    # One `now` for recording and claiming: the wait is the ledger's arithmetic, not the machine's speed.
+    now = ledger.utcnow()
+    ledger.record(session_factory, [Result(c, "retry", "451 4.3.0 later")], settings=s, worker="me", now=now)
     [row] = ledger_rows(session_factory)
     assert (row.status, row.attempts, row.last_error) == ("retry", 1, "451 4.3.0 later")
-    wait = as_utc(row.next_attempt_at) - ledger.utcnow()
-    assert timedelta(seconds=25) < wait <= timedelta(seconds=60)  # base 60 s, jitter in [0.5, 1]
-    assert ledger.claim(session_factory, worker="me", limit=5) == []  # not due yet
-    later = ledger.utcnow() + timedelta(seconds=61)
+    wait = as_utc(row.next_attempt_at) - now
+    assert timedelta(seconds=30) <= wait <= timedelta(seconds=60)  # base 60 s, jitter in [0.5, 1]
+    assert ledger.claim(session_factory, worker="me", limit=5, now=now + wait / 2) == []  # not due yet
+    later = now + timedelta(seconds=61)
     [c2] = ledger.claim(session_factory, worker="me", limit=5, now=later)
     assert c2.attempts == 2
     ledger.record(session_factory, [Result(c2, "retry", "timed out")], settings=s, worker="me")
@@ -216,7 +218,7 @@ def test_recover_makes_rows_of_dead_senders_uncertain(
                 .where(DigestSend.subscription_id == sid)
                 .values(status="sending", claimed_by=owner, claimed_at=claimed)
             )
-    found = ledger.recover(session_factory, settings=s)
+    found = ledger.recover(session_factory, settings=s, now=now)  # "just now" stays so on a slow machine
     assert sorted(r.subscription_id for r in found) == [1, 4]
     assert {r.email for r in found} == {"u0@example.org", "u3@example.org"}
     status = {r.subscription_id: r.status for r in ledger_rows(session_factory)}

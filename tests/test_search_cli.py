@@ -3,7 +3,6 @@ background maintainer picking up papers stored by another process."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -18,6 +17,7 @@ from paperfeed.db.migrate import upgrade
 from paperfeed.ingest.jsonl import parse_jsonl_object
 from paperfeed.ingest.store import store_records
 from paperfeed.search.keyword_store import current_generation
+from polling import wait_until
 
 runner = CliRunner()
 SAMPLE = Path(__file__).parent / "data" / "jsonl" / "sample.jsonl"
@@ -78,23 +78,15 @@ def test_the_server_keeps_its_index_in_sync(settings: Settings) -> None:
     )
     newcomer = objs[-1]
     with TestClient(create_app(live)) as client:
-        deadline = time.monotonic() + 20
-        while not client.get(
-            "/api/papers/search", params={"q": "Gaussian splatting", "mode": "keyword"}
-        ).json():
-            assert time.monotonic() < deadline, "the maintainer never built the index"
-            time.sleep(0.1)
+
+        def top_title(q: str) -> object:
+            hits = client.get("/api/papers/search", params={"q": q, "mode": "keyword", "limit": 1}).json()
+            return hits[0]["title"] if hits else None
+
+        wait_until(lambda: top_title("Gaussian splatting"), "the maintainer never built the index")
         title = str(newcomer["title"])
-        first = client.get("/api/papers/search", params={"q": title, "mode": "keyword", "limit": 1}).json()
-        assert not first or first[0]["title"] != title
+        assert top_title(title) != title
         # Another process (an ingest) stores a paper: the server finds it by itself soon after.
         store_records(factory, [parse_jsonl_object(newcomer)])
-        while True:
-            found = client.get(
-                "/api/papers/search", params={"q": title, "mode": "keyword", "limit": 1}
-            ).json()
-            if found and found[0]["title"] == title:
-                break
-            assert time.monotonic() < deadline, "the maintainer never indexed the new paper"
-            time.sleep(0.1)
+        wait_until(lambda: top_title(title) == title, "the maintainer never indexed the new paper")
     engine.dispose()

@@ -132,7 +132,12 @@ def test_queries_find_through_the_same_analysis(tiny_index: tantivy.Index) -> No
         assert searcher.fast_field_values("id", [hits[0][1]])[0] == expected or text == "author"
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# Naming the health checks to skip replaces the profile's list (tests/conftest.py), so too_slow is repeated.
+@settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(
     st.text(
         alphabet=st.characters(codec="utf-8") | st.sampled_from(list(string.punctuation + '"-')), max_size=300

@@ -193,10 +193,12 @@ def test_sync_saves_at_most_once_per_interval(
     store_records(session_factory, [rec(i) for i in range(4)])
     embed_pending(session_factory, settings=db_settings, embedder=embedder, limit=2)
     index = VectorIndex.from_settings(db_settings, embedder.dim)
-    assert sync_vector_index(session_factory, settings=db_settings, index=index) == 2  # first save: due
-    saved = index.path.read_bytes()
+    # An hour, not the default minute: a slow machine must not let the interval pass between the two syncs.
+    hour = 3600.0
+    assert sync_vector_index(session_factory, settings=db_settings, index=index, save_interval_s=hour) == 2
+    saved = index.path.read_bytes()  # the first save was due: the index had never been saved
     embed_pending(session_factory, settings=db_settings, embedder=embedder)
-    assert sync_vector_index(session_factory, settings=db_settings, index=index) == 2
+    assert sync_vector_index(session_factory, settings=db_settings, index=index, save_interval_s=hour) == 2
     assert len(index) == 4 and index.dirty  # searchable at once, written later
     assert index.path.read_bytes() == saved
     assert len(VectorIndex.from_settings(db_settings, embedder.dim)) == 2
