@@ -85,9 +85,9 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        # Search (issue 3): keeps the keyword and vector indexes in step with the database when enabled.
+        # Search: keeps the keyword and vector indexes in step with the database when enabled.
         maintainer = start_for_app(settings, _app.state.sessionmaker, _app.state.search)
-        jobs = start_in_process(settings)  # huey consumer (issue 4), when jobs_in_process is on
+        jobs = start_in_process(settings)  # huey consumer, when jobs_in_process is on
         yield
         if jobs is not None:
             jobs.stop(graceful=True)

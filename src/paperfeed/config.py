@@ -95,7 +95,7 @@ class Settings(BaseSettings):
     smtp_timeout_s: float = Field(30.0, gt=0, description="Timeout of one SMTP operation (seconds).")
     mail_from: str = Field("paperfeed <papers@localhost>", description="From address of every mail sent.")
 
-    # --- search settings (issue 3) ---
+    # --- search settings ---
     embed_model: Literal["fast", "shipped"] = Field(
         "fast",
         description="Embedding model graph: `fast` (the int8 weights re-quantised for ONNX Runtime's fused "
@@ -193,7 +193,7 @@ class Settings(BaseSettings):
         True, description="Whether `paperfeed ingest ...` updates the keyword index when it finishes."
     )
 
-    # --- digest settings (issue 4) ---
+    # --- digest settings ---
     digest_confirm_max_age_s: int = Field(
         3 * 24 * 3600, ge=300, description="How long a subscription confirmation link stays valid (seconds)."
     )
@@ -204,7 +204,7 @@ class Settings(BaseSettings):
         "many seconds per address.",
     )
 
-    # digest sending: the send ledger, the SMTP pool and the job queue (issue 4)
+    # digest sending: the send ledger, the SMTP pool and the job queue
     digest_send_concurrency: int = Field(
         4, ge=1, le=64, description="Digests in flight at once (threads, each with a pooled SMTP connection)."
     )
@@ -257,7 +257,7 @@ class Settings(BaseSettings):
         "(crontab, UTC); empty: never.",
     )
 
-    # --- account settings (issue 5) ---
+    # --- account settings ---
     registration_open: bool = Field(
         True, description="Whether anyone may sign up (off: only the CLI creates users)."
     )
@@ -296,7 +296,7 @@ class Settings(BaseSettings):
         "otherwise anyone could pick their own address and dodge the per-IP limits).",
     )
 
-    # --- community settings (issue 5) ---
+    # --- community settings ---
     submission_timezone: str = Field(
         "UTC", description="Time zone whose calendar day a user's submission is listed on (IANA name)."
     )
@@ -324,7 +324,7 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/Paris)") from None
         return value
 
-    # --- trending settings (issue 5) ---
+    # --- trending settings ---
     trending_weight_votes: float = Field(
         1.0,
         ge=0,

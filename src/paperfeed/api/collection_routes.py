@@ -1,4 +1,4 @@
-"""Collections over the JSON API (issue 5); included by api/community_routes.py under /api."""
+"""Collections over the JSON API; included by api/community_routes.py under /api."""
 
 from __future__ import annotations
 

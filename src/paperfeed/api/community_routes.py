@@ -1,4 +1,4 @@
-"""Votes, comments, submissions and collections over the JSON API (issue 5).
+"""Votes, comments, submissions and collections over the JSON API.
 
 Writes authenticate with `Authorization: Bearer <token>` (or our own page's session cookie plus the
 X-CSRF-Token header; see community/deps.py). Errors are {"error": message} with the service's status.

@@ -1,4 +1,4 @@
-"""Collection pages (issue 5): manage one's collections; public page, BibTeX, JSON and RSS of each.
+"""Collection pages: manage one's collections; public page, BibTeX, JSON and RSS of each.
 
 Included by web/community_pages.py. A private collection answers 404 to everybody but its owner, on the
 page and on every export.

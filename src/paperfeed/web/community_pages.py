@@ -1,4 +1,4 @@
-"""Community pages (issue 5): votes, submissions, comments, profiles; collections in collection_pages.py.
+"""Community pages: votes, submissions, comments, profiles; collections in collection_pages.py.
 
 Every state change is a form POST with a CSRF token and answers 303 back to a page on this site (`next`
 is checked by safe_next), so all of it works without JavaScript. static/app.js upgrades the vote forms:

@@ -1,4 +1,4 @@
-"""Subscribe, confirm, preferences, unsubscribe and the demo outbox (issue 4). Thin over digests/."""
+"""Subscribe, confirm, preferences, unsubscribe and the demo outbox. Thin over digests/."""
 
 from __future__ import annotations
 

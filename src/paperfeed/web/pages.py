@@ -43,7 +43,7 @@ def daily_page(
         context["tabs"] = [
             (label, feed.Period.containing(kind, anchor), kind == period.kind) for label, kind in TABS
         ]
-    user = getattr(request.state, "user", None)  # which cards show as upvoted (issue 5)
+    user = getattr(request.state, "user", None)  # which cards show as upvoted
     context["my_votes"] = voted_ids(session, user.id if user else None, [e.paper.id for e in result.entries])
     return render(request, "daily.html", context)
 
@@ -55,13 +55,13 @@ def paper_page(request: Request, paper_id: str, session: SessionDep, settings: S
     if paper is None:
         raise HTTPException(404, f"No paper with id {paper_id!r}.")
     submission = feed.latest_submission(session, paper)
-    trending = paper_trending(session, settings, paper.id)  # "why is this trending" (issue 5)
-    community = paper_community(request, session, paper)  # votes, comments, collections (issue 5)
+    trending = paper_trending(session, settings, paper.id)  # "why is this trending"
+    community = paper_community(request, session, paper)  # votes, comments, collections
     context: dict[str, object] = {
         "paper": paper,
         "submission": submission,
         "trending": trending,
         "community": community,
     }
-    context["similar"] = similar_for(request, paper)  # similar papers (issue 3); None hides the block
+    context["similar"] = similar_for(request, paper)  # similar papers; None hides the block
     return render(request, "paper.html", context)

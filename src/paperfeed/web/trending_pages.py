@@ -1,4 +1,4 @@
-"""The trending page with day/week/month tabs (issue 5); it is also the landing page `/`."""
+"""The trending page with day/week/month tabs; it is also the landing page `/`."""
 
 from __future__ import annotations
 
