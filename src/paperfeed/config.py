@@ -72,6 +72,12 @@ class Settings(BaseSettings):
         100, ge=1, description="Largest response body paperfeed reads (MB); a bigger one is an error."
     )
     ingest_batch_size: int = Field(5000, ge=1, description="Records stored per transaction during ingest.")
+    jsonl_max_line_bytes: int = Field(
+        1 << 20,
+        ge=1024,
+        description="Longest line `paperfeed ingest jsonl` reads (bytes; 1 MiB, real records are a few KB): "
+        "a longer one is skipped unread and rejected by its line number, and the rest of the file ingests.",
+    )
 
     ingest_workers: int = Field(
         1,
