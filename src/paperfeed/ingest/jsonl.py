@@ -23,7 +23,7 @@ from typing import Any
 import orjson
 
 from paperfeed.ingest.records import Item, PaperRecord, Pending, Rejected
-from paperfeed.text.arxiv_ids import InvalidArxivId, parse_arxiv_id
+from paperfeed.text.arxiv_ids import InvalidArxivId, is_arxiv_category, parse_arxiv_id
 from paperfeed.text.clean import CLEANING_VERSION, clean_block, clean_line
 from paperfeed.text.code_links import paper_code_links
 
@@ -34,9 +34,6 @@ DEFAULT_MAX_LINE_BYTES = 1 << 20
 
 # The dumps start every line with the id; reading it without decoding the line lets a re-run skip
 # unchanged papers before any parsing (see Pending). Lines not in this shape are parsed in full.
-# arXiv category codes ("cs.AI", "astro-ph.GA", "hep-th"); some dumps mix ACM/MSC class text into the
-# list ("H.3.3; I.2.7", "Information storage and retrieval..."): those are dropped, not the paper.
-_CATEGORY = re.compile(r"^[a-z][a-z-]*(?:\.[A-Za-z][A-Za-z-]*)?$")
 _CANONICAL_NEW_ID = re.compile(rb"^[0-9]{4}\.[0-9]{4,5}$")
 _LEADING_ID = re.compile(rb'^\s*\{\s*"id"\s*:\s*"([^"\\]{1,64})"')
 
@@ -100,7 +97,8 @@ def parse_jsonl_object(
         arxiv_id=arxiv_id,
         version=version,
         authors=_str_list(obj.get("authors"), "authors"),
-        categories=[c for c in _str_list(obj.get("categories"), "categories") if _CATEGORY.match(c)],
+        # Some dumps mix ACM/MSC class text into the list ("H.3.3; I.2.7"): dropped, not the paper.
+        categories=[c for c in _str_list(obj.get("categories"), "categories") if is_arxiv_category(c)],
         comment=comment,
         listing_date=listed,
         code_links=paper_code_links(abstract, comment),
