@@ -317,6 +317,9 @@ class Settings(BaseSettings):
     collection_max_items: int = Field(
         5_000, ge=1, description="Most papers one collection can hold (exports are built in memory)."
     )
+    collection_max_per_user: int = Field(
+        100, ge=1, description="Most collections one account can have; creating another is refused."
+    )
 
     @field_validator("submission_timezone")
     @classmethod

@@ -98,6 +98,7 @@ def create(request: Request, body: CollectionIn, settings: SettingsDep, user: Ap
         name=body.name,
         description=body.description,
         public=body.public,
+        max_per_user=settings.collection_max_per_user,
     )
     return _out(collections.Summary(made, user.username, 0), settings.base_url)
 

@@ -71,7 +71,12 @@ def create(
     paper_id = _paper_id(session, paper) if paper else None
     session.close()
     made = collections.create_collection(
-        session_factory(request), user_id=user.id, name=name, description=description, public=bool(public)
+        session_factory(request),
+        user_id=user.id,
+        name=name,
+        description=description,
+        public=bool(public),
+        max_per_user=settings.collection_max_per_user,
     )
     if paper_id is not None:
         collections.add_paper(
