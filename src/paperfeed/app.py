@@ -23,6 +23,7 @@ from paperfeed.community.errors import CommunityError
 from paperfeed.community.sessions import LoginSessionMiddleware
 from paperfeed.config import Settings
 from paperfeed.db.engine import make_engine, make_sessionmaker
+from paperfeed.headers import SecurityHeadersMiddleware
 from paperfeed.jobs.queue import start_in_process
 from paperfeed.search.maintainer import start_for_app
 from paperfeed.search.service import create_search_service
@@ -114,6 +115,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(CsrfCookieMiddleware, secure=settings.base_url.startswith("https://"))
     # Sets request.state.user for every request (pages, API, error pages): see community/sessions.py.
     app.add_middleware(LoginSessionMiddleware)
+    # Outermost, so every answer (pages, API, feeds, static files, error pages, /docs) gets nosniff.
+    app.add_middleware(SecurityHeadersMiddleware, docs_path="/docs")
     app.add_exception_handler(feed.FeedError, _feed_error)
     app.add_exception_handler(CommunityError, _community_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
