@@ -72,7 +72,12 @@ console = Console(width=150)
 def settings_for(workdir: Path) -> Settings:
     """Settings of one benchmark corpus (SQLite file + indexes in its folder)."""
     return Settings(
-        database_url=f"sqlite:///{workdir / 'paperfeed.db'}", data_dir=workdir, sqlite_cache_mb=256
+        database_url=f"sqlite:///{workdir / 'paperfeed.db'}",
+        data_dir=workdir,
+        sqlite_cache_mb=256,
+        # One database a folder: the indexes keep the layout the cached builds under var/ were made with.
+        search_dir=workdir / "search" / "keyword",
+        vector_index_path=workdir / "search" / "vectors.usearch",
     )
 
 

@@ -126,7 +126,9 @@ class Settings(BaseSettings):
         256, ge=1, description="Papers embedded per database transaction by the embed job (resume point)."
     )
     vector_index_path: Path | None = Field(
-        None, description="usearch HNSW index file (default: data_dir/search/vectors.usearch)."
+        None,
+        description="usearch HNSW index file (default: data_dir/<database name>.index/vectors.usearch, "
+        "e.g. var/demo.index/vectors.usearch for var/demo.db).",
     )
     vector_dtype: Literal["f16", "i8"] = Field(
         "f16",
@@ -138,7 +140,9 @@ class Settings(BaseSettings):
         64, ge=8, le=4096, description="HNSW candidate list while searching (recall vs speed)."
     )
     search_dir: Path | None = Field(
-        None, description="Directory of the tantivy keyword index (default: data_dir/search/keyword)."
+        None,
+        description="Directory of the tantivy keyword index (default: "
+        "data_dir/<database name>.index/keyword, so two databases in one folder never share an index).",
     )
     search_rrf_k: float = Field(
         10.0,
