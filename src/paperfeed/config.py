@@ -313,6 +313,13 @@ class Settings(BaseSettings):
     submission_fetch_retries: int = Field(
         1, ge=0, le=5, description="Retries of the arXiv API call behind a submission (the user is waiting)."
     )
+    submission_max_age_days: int = Field(
+        7,
+        ge=0,
+        description="Oldest paper a user may submit to today's list: days since its arXiv publication or "
+        "its first listing here, the earlier. Older ones are refused (trending ages count from the first "
+        "listing, so a re-listed old paper never ranks as new).",
+    )
     comment_max_chars: int = Field(10_000, ge=100, description="Longest comment body accepted (characters).")
     submission_limit_user: int = Field(
         20, ge=1, description="Submissions one user may make per rate-limit window (each may call arXiv)."
