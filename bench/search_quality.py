@@ -163,6 +163,9 @@ def main() -> None:
         database_url=f"sqlite:///{workdir / 'paperfeed.db'}",
         data_dir=workdir,
         search_title_boost=base.search_title_boost,
+        # One database a folder: the indexes keep the layout the cached builds under var/ were made with.
+        search_dir=workdir / "search" / "keyword",
+        vector_index_path=workdir / "search" / "vectors.usearch",
     )
     if args.rebuild:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -72,7 +72,12 @@ console = Console(width=150)
 def settings_for(workdir: Path) -> Settings:
     """Settings of one benchmark corpus (SQLite file + indexes in its folder)."""
     return Settings(
-        database_url=f"sqlite:///{workdir / 'paperfeed.db'}", data_dir=workdir, sqlite_cache_mb=256
+        database_url=f"sqlite:///{workdir / 'paperfeed.db'}",
+        data_dir=workdir,
+        sqlite_cache_mb=256,
+        # One database a folder: the indexes keep the layout the cached builds under var/ were made with.
+        search_dir=workdir / "search" / "keyword",
+        vector_index_path=workdir / "search" / "vectors.usearch",
     )
 
 
@@ -224,10 +229,18 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, int(np.ceil(q / 100 * len(ordered))) - 1))]
 
 
+def rss_mb() -> float:
+    """This process's resident set size (MB): psutil (the bench extra) when installed, else /proc (Linux)."""
+    try:
+        import psutil
+    except ImportError:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+    return float(psutil.Process().memory_info().rss) / 2**20
+
+
 def measure(workdir: Path, queries: list[str], warmup: list[str]) -> dict[str, Any]:
     """In this (fresh) process: open the service, warm up, time every mode and FTS5; report RSS."""
-    import psutil
-
     from paperfeed.search.embeddings import load_embedder
 
     settings = settings_for(workdir)
@@ -279,7 +292,7 @@ def measure(workdir: Path, queries: list[str], warmup: list[str]) -> dict[str, A
     out["two_phase_overlap"] = sum(overlap) / len(overlap)
     out["two_phase_on"] = service.keyword.num_docs >= settings.search_prune_min_docs
     out["loadavg_end"] = os.getloadavg()
-    out["rss_mb"] = psutil.Process().memory_info().rss / 2**20
+    out["rss_mb"] = rss_mb()
     fts = fts5_baseline.Fts5Search(workdir / "fts5.db")
     for q in warmup:
         fts.search(q)

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser
 
 import webdata
 from browserkit import free_port, served_app
@@ -91,13 +91,25 @@ def test_unknown_paper_shows_not_found(server: str, browser: Browser) -> None:
 
 
 def test_api_docs_render_offline(server: str, browser: Browser) -> None:
-    """Swagger UI is served from the package, so /docs renders with no network beyond loopback."""
+    """Swagger UI is served from the package, so /docs renders with no network beyond loopback, and under
+    its Content-Security-Policy (which the browser enforces: a violation shows in the console)."""
     page = browser.new_page()
     failed: list[str] = []
     page.on("requestfailed", lambda req: failed.append(req.url))
-    page.goto(f"{server}/docs")
-    # Swagger UI draws the page with script after load: wait for it (the default bound, not a tight 10 s).
-    expect(page.get_by_text("/api/daily_papers", exact=True).first).to_be_visible()
-    expect(page.get_by_text("/api/papers/{paper_id}", exact=True).first).to_be_visible()
+    console: list[str] = []
+    page.on("console", lambda msg: console.append(msg.text))
+    response = page.goto(f"{server}/docs")
+    assert response is not None
+    assert "script-src 'self' 'sha256-" in response.headers["content-security-policy"]
+    page.get_by_text("/api/daily_papers", exact=True).first.wait_for()
+    assert page.get_by_text("/api/papers/{paper_id}", exact=True).first.is_visible()
+    # Try an operation: "Try it out" runs the request from the page (connect-src 'self').
+    page.get_by_text("/api/daily_papers", exact=True).first.click()
+    page.get_by_role("button", name="Try it out").first.click()
+    page.get_by_role("button", name="Execute").first.click()
+    status = page.locator(".live-responses-table tbody .response-col_status").first
+    status.wait_for()
+    assert status.inner_text().strip() == "200"
     assert failed == []
+    assert [m for m in console if "Content Security Policy" in m] == []
     page.close()

@@ -35,6 +35,7 @@ def served(settings: Settings, replay_server: ReplayServer) -> Iterator[tuple[st
             "base_url": base,
             "arxiv_api_url": replay_server.url + "/api/query",
             "arxiv_min_interval_s": 0.0,
+            "submission_max_age_days": 36500,  # the recorded arXiv answers are of old papers
         }
     )
     with make_site(configured) as site:

@@ -173,3 +173,30 @@ def test_unicode_whitespace_and_invisible_controls() -> None:
 )
 def test_detex_accents(raw: str, expected: str) -> None:
     assert detex_accents(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "text"),
+    [
+        ("&lt;script&gt;alert(1)&lt;/script&gt;Title", "alert(1) Title"),  # entity-encoded markup
+        ("<b>Bold</b> &lt;img src=x onerror=alert(1)&gt;", "Bold"),  # encoded markup beside real tags
+        ("&lt;a href=&quot;javascript:alert(1)&quot;&gt;x&lt;/a&gt;", "x"),
+        ("&lt;&lt;b&gt;script&gt;x", "< script>x"),  # a removal cannot join a new tag
+        ("Title &lt;script src=x", "Title script src=x"),  # an unclosed opener loses its '<'
+        ("T <x-card onclick=alert(1)>", "T"),  # any name, with a script attribute
+        ("$<script>alert(1)</script>$ and $<img src=x>$", "$ alert(1) $ and $ $"),  # inside math too
+    ],
+)
+def test_markup_hidden_by_entities_or_math_does_not_survive(raw: str, text: str) -> None:
+    assert clean_line(raw) == text
+    assert clean_block(raw) == text
+
+
+def test_science_angle_brackets_are_kept() -> None:
+    for raw in [
+        "p<0.05 and <think> tokens",
+        "mean $<p>$ and $a<b$ and $<n_e>$",
+        'grammar: <copy lines="i-j"/>',
+    ]:
+        assert clean_line(raw) == raw
+    assert clean_line("&lt;think&gt; tokens") == "<think> tokens"

@@ -380,3 +380,20 @@ def test_python_dash_m_runs_the_same_command_line() -> None:
     assert done.returncode == 0, done.stderr
     for command in ("jsonl", "hf", "rss", "arxiv", "oai"):
         assert command in done.stdout
+
+
+def test_ingest_jsonl_rejects_a_line_over_the_setting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "x.db"
+    dump = tmp_path / "dump.jsonl.gz"
+    good = (DATA / "jsonl" / "sample.jsonl").read_bytes().splitlines()[:2]
+    huge = b'{"id": "2503.99999", "title": "' + b"A" * 200_000 + b'"}'
+    with gzip.open(dump, "wb") as fh:
+        fh.write(b"\n".join([good[0], huge, good[1]]) + b"\n")
+    monkeypatch.setenv("PAPERFEED_JSONL_MAX_LINE_BYTES", "4096")
+    result = runner.invoke(app, ["ingest", "jsonl", str(dump), "--db", str(db)])
+    assert result.exit_code == 1, result.output  # some records rejected, the rest stored
+    assert papers_in(db) == 2
+    flat = " ".join(result.output.split())
+    assert "line 2 (2503.99999)" in flat and "longer than 4096 bytes" in flat

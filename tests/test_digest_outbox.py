@@ -22,6 +22,7 @@ from paperfeed.digests.outbox import MaildirSink, list_outbox, outbox_dir, read_
 from paperfeed.mail import new_message, send_message
 
 BASE = "http://testserver"
+LOOPBACK = ("127.0.0.1", 50000)  # the outbox answers only a browser on the demo's own machine
 
 
 @pytest.fixture
@@ -30,7 +31,7 @@ def demo_site(settings: Settings) -> Iterator[tuple[TestClient, MaildirSink]]:
     sink = MaildirSink(outbox_dir(settings)).start()
     s = settings.model_copy(update={"demo": True, "smtp_port": sink.port, "base_url": BASE})
     try:
-        with TestClient(webdata.filled_app(s), base_url=BASE) as client:
+        with TestClient(webdata.filled_app(s), base_url=BASE, client=LOOPBACK) as client:
             yield client, sink
     finally:
         sink.stop()
@@ -42,6 +43,21 @@ def test_outbox_is_404_outside_demo_mode(settings: Settings) -> None:
             r = client.get(path)
             assert r.status_code == 404, path
             assert "Not found" in r.text
+
+
+def test_outbox_answers_only_this_machine(demo_site: tuple[TestClient, MaildirSink]) -> None:
+    client, _sink = demo_site
+    listing = client.get("/dev/outbox")
+    assert listing.status_code == 200 and "answers only" in listing.text and "this machine" in listing.text
+    assert client.get("/dev/outbox", headers={"X-Forwarded-For": "203.0.113.7"}).status_code == 404
+    assert client.get("/dev/outbox", headers={"Forwarded": "for=203.0.113.7"}).status_code == 404
+    for peer in (("203.0.113.7", 5000), ("10.0.0.2", 5000), ("testclient", 5000)):
+        with TestClient(client.app, base_url=BASE, client=peer) as remote:
+            for path in ("/dev/outbox", "/dev/outbox/1795873273.M600843P662Q1.vm", "/dev/outbox/x/html"):
+                assert remote.get(path).status_code == 404, (peer, path)
+    for peer in (("::1", 5000), ("::ffff:127.0.0.1", 5000)):
+        with TestClient(client.app, base_url=BASE, client=peer) as local:
+            assert local.get("/dev/outbox").status_code == 200, peer
 
 
 def test_outbox_lists_and_shows_received_mail(demo_site: tuple[TestClient, MaildirSink]) -> None:

@@ -6,6 +6,7 @@ import gzip
 import json
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -199,3 +200,77 @@ def test_non_arxiv_category_text_is_dropped_not_the_paper() -> None:
         ],
     }
     assert parse_jsonl_object(obj).categories == ["cs.IR", "cs.CL"]
+
+
+class _ReadRecorder:
+    """Wraps the opened file and keeps the size of the largest chunk any read handed back."""
+
+    def __init__(self, fh: Any) -> None:
+        self.fh = fh
+        self.largest = 0
+
+    def _seen(self, data: bytes) -> bytes:
+        self.largest = max(self.largest, len(data))
+        return data
+
+    def readline(self, size: int = -1) -> bytes:
+        return self._seen(self.fh.readline(size))
+
+    def read(self, size: int = -1) -> bytes:
+        return self._seen(self.fh.read(size))
+
+    def __iter__(self) -> _ReadRecorder:
+        return self
+
+    def __next__(self) -> bytes:
+        return self._seen(next(self.fh))
+
+    def __enter__(self) -> _ReadRecorder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.fh.close()
+
+
+def _padded(arxiv_id: str, size: int) -> bytes:
+    """A valid record line of exactly `size` bytes (without its newline)."""
+    base = {"id": arxiv_id, "title": "Padded", "summary": ""}
+    room = size - len(json.dumps(base).encode())
+    assert room >= 0
+    return json.dumps({**base, "summary": "x" * room}).encode()
+
+
+def test_an_over_long_line_is_rejected_unread_and_the_rest_ingests(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cap = 4096
+    good = SAMPLE.read_bytes().splitlines()[0]
+    huge = b'{"id": "2503.99999", "title": "' + b"A" * (8 << 20) + b'"}'  # 8 MiB, ~8 KB gzipped
+    path = tmp_path / "huge.jsonl.gz"
+    with gzip.open(path, "wb") as fh:
+        fh.write(b"\n".join([good, huge, _padded("2503.00010", cap), _padded("2503.00011", cap + 1), good]))
+    assert path.stat().st_size < 100_000
+    recorders: list[_ReadRecorder] = []
+
+    def recording_open(self: JsonlSource) -> Any:
+        recorders.append(_ReadRecorder(gzip.open(self.path, "rb")))  # noqa: SIM115 (closed by the source)
+        return recorders[-1]
+
+    monkeypatch.setattr(JsonlSource, "_open", recording_open)
+    records, rejected = _split(list(resolved(JsonlSource(path, max_line_bytes=cap).records())))
+    # Memory is bounded by the cap, whatever the line: no read hands back more than cap + 1 bytes.
+    assert recorders[0].largest <= cap + 1
+    assert [r.arxiv_id for r in records] == ["2503.11731", "2503.00010", "2503.11731"]
+    reason = f"line longer than {cap} bytes (jsonl_max_line_bytes): skipped unread"
+    assert [(r.record, r.reason) for r in rejected] == [
+        ("huge.jsonl.gz line 2 (2503.99999)", reason),
+        ("huge.jsonl.gz line 4 (2503.00011)", reason),
+    ]
+
+
+def test_an_over_long_last_line_without_newline_is_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "tail.jsonl"
+    path.write_bytes(SAMPLE.read_bytes().splitlines()[0] + b"\n" + b"[" + b"1," * 5000 + b"1]")
+    records, rejected = _split(list(resolved(JsonlSource(path, max_line_bytes=4096).records())))
+    assert len(records) == 1
+    assert [r.record for r in rejected] == ["tail.jsonl line 2"]

@@ -16,6 +16,7 @@ from paperfeed.db.engine import make_engine, make_sessionmaker
 from paperfeed.db.migrate import upgrade
 from paperfeed.ingest.jsonl import parse_jsonl_object
 from paperfeed.ingest.store import store_records
+from paperfeed.search.keyword import keyword_dir
 from paperfeed.search.keyword_store import current_generation
 from polling import wait_until
 
@@ -29,7 +30,7 @@ def test_ingest_updates_the_index_beside_the_database_and_search_prints_a_table(
     result = runner.invoke(app, ["ingest", "jsonl", str(SAMPLE), "--db", str(db)])
     assert result.exit_code == 0, result.output
     assert "search index: 49 papers indexed" in result.output
-    root = db.parent / "search" / "keyword"  # next to the database, not in the working directory
+    root = db.parent / "papers.index" / "keyword"  # next to the database, not in the working directory
     assert current_generation(root) is not None
 
     result = runner.invoke(
@@ -47,6 +48,30 @@ def test_ingest_updates_the_index_beside_the_database_and_search_prints_a_table(
     assert "search index: 0 papers indexed" in result.output
 
 
+def test_two_databases_in_one_folder_keep_their_own_indexes(tmp_path: Path) -> None:
+    lines = SAMPLE.read_text().splitlines()
+    first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
+    first.write_text("\n".join(lines[:30]) + "\n")
+    second.write_text("\n".join(lines[30:]) + "\n")
+    a, b = tmp_path / "a.db", tmp_path / "b.db"
+    root_a = keyword_dir(Settings(database_url=f"sqlite:///{a}"))
+    assert runner.invoke(app, ["ingest", "jsonl", str(first), "--db", str(a)]).exit_code == 0
+    gen_a = current_generation(root_a)
+    assert gen_a is not None
+    state_a = (gen_a / "state.json").read_text()
+    result = runner.invoke(app, ["ingest", "jsonl", str(second), "--db", str(b)])
+    assert result.exit_code == 0 and "search index: 19 papers indexed" in result.output
+    # b.db's ingest built b's own index and left a's alone: same generation, same sync state.
+    assert current_generation(root_a) == gen_a
+    assert (gen_a / "state.json").read_text() == state_a
+    assert current_generation(tmp_path / "b.index" / "keyword") is not None
+    # Each database finds its own papers only.
+    query = ["search", "Gaussian splatting sensor simulation", "--mode", "keyword", "--db"]
+    assert "2503.11731" in runner.invoke(app, [*query, str(a)]).output
+    assert "2503.11731" not in runner.invoke(app, [*query, str(b)]).output
+    assert root_a == tmp_path / "a.index" / "keyword"
+
+
 def test_search_rejects_bad_options_with_exit_2(tmp_path: Path) -> None:
     db = tmp_path / "p.db"
     runner.invoke(app, ["ingest", "jsonl", str(SAMPLE), "--db", str(db)])
@@ -58,12 +83,12 @@ def test_search_rejects_bad_options_with_exit_2(tmp_path: Path) -> None:
 def test_reindex_rebuilds_with_a_progress_bar(tmp_path: Path) -> None:
     db = tmp_path / "p.db"
     runner.invoke(app, ["ingest", "jsonl", str(SAMPLE), "--db", str(db)])
-    before = current_generation(tmp_path / "search" / "keyword")
+    before = current_generation(tmp_path / "p.index" / "keyword")
     result = runner.invoke(app, ["reindex", "--db", str(db)])
     assert result.exit_code == 0, result.output
     assert "keyword index: 49 papers" in result.output and "49/49" in result.output
     assert "vector index: 0 vectors" in result.output
-    after = current_generation(tmp_path / "search" / "keyword")
+    after = current_generation(tmp_path / "p.index" / "keyword")
     assert after is not None and after != before
 
 

@@ -47,7 +47,11 @@ SSRF = [
 @pytest.fixture
 def site(db_settings: Settings, replay_server: ReplayServer) -> Iterator[Site]:
     settings = db_settings.model_copy(
-        update={"arxiv_api_url": replay_server.url + "/api/query", "arxiv_min_interval_s": 0.0}
+        update={
+            "arxiv_api_url": replay_server.url + "/api/query",
+            "arxiv_min_interval_s": 0.0,
+            "submission_max_age_days": 36500,  # the recorded arXiv answers are of old papers
+        }
     )
     with make_site(settings) as s:
         yield s

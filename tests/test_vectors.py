@@ -118,12 +118,17 @@ def test_damaged_file_is_a_clear_error(tmp_path: Path) -> None:
         VectorIndex.open(path, DIM)
 
 
-def test_default_path_is_under_data_dir(tmp_path: Path) -> None:
-    assert default_index_path(Settings(data_dir=tmp_path)) == tmp_path / "search" / "vectors.usearch"
+def test_default_path_is_the_databases_own_under_data_dir(tmp_path: Path) -> None:
+    # data_dir/<database name>.index: two databases in one folder never share a vector file.
+    assert default_index_path(Settings(data_dir=tmp_path)) == tmp_path / "paperfeed.index" / "vectors.usearch"
+    beside = Settings(database_url=f"sqlite:///{tmp_path / 'var' / 'demo.db'}")
+    assert default_index_path(beside) == tmp_path / "var" / "demo.index" / "vectors.usearch"
+    pg = Settings(database_url="postgresql+psycopg://u@h/lab", data_dir=tmp_path)
+    assert default_index_path(pg) == tmp_path / "lab.index" / "vectors.usearch"
     other = tmp_path / "elsewhere.usearch"
     assert default_index_path(Settings(data_dir=tmp_path, vector_index_path=other)) == other
     ix = VectorIndex.from_settings(Settings(data_dir=tmp_path, vector_dtype="i8"), DIM)
-    assert ix.dtype == "i8" and ix.path == tmp_path / "search" / "vectors.usearch"
+    assert ix.dtype == "i8" and ix.path == tmp_path / "paperfeed.index" / "vectors.usearch"
 
 
 def test_opening_an_index_first_does_not_crash_the_embedder(tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ def card_titles(html: str) -> list[str]:
 
 
 def test_daily_list_shows_the_latest_day(client: TestClient) -> None:
-    assert "Trending" in client.get("/").text  # / is the trending page (issue 5); the daily list is /papers
+    assert "Trending" in client.get("/").text  # / is the trending page; the daily list is /papers
     r = client.get("/papers")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
     assert "June 1, 2026" in r.text

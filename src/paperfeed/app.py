@@ -20,6 +20,7 @@ from paperfeed.config import Settings
 from paperfeed.db.engine import make_engine, make_sessionmaker
 from paperfeed.http.csrf import CsrfCookieMiddleware
 from paperfeed.http.errors import install_error_handlers
+from paperfeed.http.headers import SecurityHeadersMiddleware
 from paperfeed.jobs.queue import start_in_process
 from paperfeed.search.maintainer import start_for_app
 from paperfeed.search.service import create_search_service
@@ -44,9 +45,9 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        # Search (issue 3): keeps the keyword and vector indexes in step with the database when enabled.
+        # Search: keeps the keyword and vector indexes in step with the database when enabled.
         maintainer = start_for_app(settings, _app.state.sessionmaker, _app.state.search)
-        jobs = start_in_process(settings)  # huey consumer (issue 4), when jobs_in_process is on
+        jobs = start_in_process(settings)  # huey consumer, when jobs_in_process is on
         yield
         if jobs is not None:
             jobs.stop(graceful=True)
@@ -73,6 +74,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(CsrfCookieMiddleware, secure=settings.base_url.startswith("https://"))
     # Sets request.state.user for every request (pages, API, error pages): see community/sessions.py.
     app.add_middleware(LoginSessionMiddleware)
+    # Outermost, so every answer (pages, API, feeds, static files, error pages, /docs) gets nosniff.
+    app.add_middleware(SecurityHeadersMiddleware, docs_path="/docs")
     install_error_handlers(app, page=_error_page)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     # Specific routes first: /api/papers/search and /papers/{id:path} overlap, and the first match wins.

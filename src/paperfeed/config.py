@@ -72,6 +72,12 @@ class Settings(BaseSettings):
         100, ge=1, description="Largest response body paperfeed reads (MB); a bigger one is an error."
     )
     ingest_batch_size: int = Field(5000, ge=1, description="Records stored per transaction during ingest.")
+    jsonl_max_line_bytes: int = Field(
+        1 << 20,
+        ge=1024,
+        description="Longest line `paperfeed ingest jsonl` reads (bytes; 1 MiB, real records are a few KB): "
+        "a longer one is skipped unread and rejected by its line number, and the rest of the file ingests.",
+    )
 
     ingest_workers: int = Field(
         1,
@@ -95,7 +101,7 @@ class Settings(BaseSettings):
     smtp_timeout_s: float = Field(30.0, gt=0, description="Timeout of one SMTP operation (seconds).")
     mail_from: str = Field("paperfeed <papers@localhost>", description="From address of every mail sent.")
 
-    # --- search settings (issue 3) ---
+    # --- search settings ---
     embed_model: Literal["fast", "shipped"] = Field(
         "fast",
         description="Embedding model graph: `fast` (the int8 weights re-quantised for ONNX Runtime's fused "
@@ -120,7 +126,9 @@ class Settings(BaseSettings):
         256, ge=1, description="Papers embedded per database transaction by the embed job (resume point)."
     )
     vector_index_path: Path | None = Field(
-        None, description="usearch HNSW index file (default: data_dir/search/vectors.usearch)."
+        None,
+        description="usearch HNSW index file (default: data_dir/<database name>.index/vectors.usearch, "
+        "e.g. var/demo.index/vectors.usearch for var/demo.db).",
     )
     vector_dtype: Literal["f16", "i8"] = Field(
         "f16",
@@ -132,7 +140,9 @@ class Settings(BaseSettings):
         64, ge=8, le=4096, description="HNSW candidate list while searching (recall vs speed)."
     )
     search_dir: Path | None = Field(
-        None, description="Directory of the tantivy keyword index (default: data_dir/search/keyword)."
+        None,
+        description="Directory of the tantivy keyword index (default: "
+        "data_dir/<database name>.index/keyword, so two databases in one folder never share an index).",
     )
     search_rrf_k: float = Field(
         10.0,
@@ -193,7 +203,7 @@ class Settings(BaseSettings):
         True, description="Whether `paperfeed ingest ...` updates the keyword index when it finishes."
     )
 
-    # --- digest settings (issue 4) ---
+    # --- digest settings ---
     digest_confirm_max_age_s: int = Field(
         3 * 24 * 3600, ge=300, description="How long a subscription confirmation link stays valid (seconds)."
     )
@@ -204,7 +214,7 @@ class Settings(BaseSettings):
         "many seconds per address.",
     )
 
-    # digest sending: the send ledger, the SMTP pool and the job queue (issue 4)
+    # digest sending: the send ledger, the SMTP pool and the job queue
     digest_send_concurrency: int = Field(
         4, ge=1, le=64, description="Digests in flight at once (threads, each with a pooled SMTP connection)."
     )
@@ -257,7 +267,7 @@ class Settings(BaseSettings):
         "(crontab, UTC); empty: never.",
     )
 
-    # --- account settings (issue 5) ---
+    # --- account settings ---
     registration_open: bool = Field(
         True, description="Whether anyone may sign up (off: only the CLI creates users)."
     )
@@ -296,12 +306,19 @@ class Settings(BaseSettings):
         "otherwise anyone could pick their own address and dodge the per-IP limits).",
     )
 
-    # --- community settings (issue 5) ---
+    # --- community settings ---
     submission_timezone: str = Field(
         "UTC", description="Time zone whose calendar day a user's submission is listed on (IANA name)."
     )
     submission_fetch_retries: int = Field(
         1, ge=0, le=5, description="Retries of the arXiv API call behind a submission (the user is waiting)."
+    )
+    submission_max_age_days: int = Field(
+        7,
+        ge=0,
+        description="Oldest paper a user may submit to today's list: days since its arXiv publication or "
+        "its first listing here, the earlier. Older ones are refused (trending ages count from the first "
+        "listing, so a re-listed old paper never ranks as new).",
     )
     comment_max_chars: int = Field(10_000, ge=100, description="Longest comment body accepted (characters).")
     submission_limit_user: int = Field(
@@ -310,6 +327,9 @@ class Settings(BaseSettings):
     comment_limit_user: int = Field(30, ge=1, description="Comments one user may post per rate-limit window.")
     collection_max_items: int = Field(
         5_000, ge=1, description="Most papers one collection can hold (exports are built in memory)."
+    )
+    collection_max_per_user: int = Field(
+        100, ge=1, description="Most collections one account can have; creating another is refused."
     )
 
     @field_validator("submission_timezone")
@@ -324,7 +344,7 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/Paris)") from None
         return value
 
-    # --- trending settings (issue 5) ---
+    # --- trending settings ---
     trending_weight_votes: float = Field(
         1.0,
         ge=0,

@@ -1,4 +1,4 @@
-"""API tokens and the signed-in user over the JSON API (issue 5)."""
+"""API tokens and the signed-in user over the JSON API."""
 
 from __future__ import annotations
 

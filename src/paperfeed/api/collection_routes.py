@@ -99,6 +99,7 @@ def create(body: CollectionIn, factory: FactoryDep, settings: SettingsDep, user:
         name=body.name,
         description=body.description,
         public=body.public,
+        max_per_user=settings.collection_max_per_user,
     )
     return _out(collections.Summary(made, user.username, 0), settings.base_url)
 

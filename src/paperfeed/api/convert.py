@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, time
 
 from paperfeed.api.schemas import AuthorOut, DailyPaperOut, PaperOut, UserOut
 from paperfeed.db.models import Paper, Submission
+from paperfeed.text.urls import http_url
 
 
 def hf_time(value: datetime | date) -> str:
@@ -59,7 +60,8 @@ def paper_out(paper: Paper, submission: Submission | None, base_url: str) -> Pap
         upvotes=paper.upvotes + paper.vote_count,  # the source's upvotes plus paperfeed users' votes
         githubRepo=repo,
         githubStars=stars if repo else None,
-        projectPage=paper.project_page,
+        # Stored URLs are http(s) since ingest checks them; rows from before that are checked here.
+        projectPage=http_url(paper.project_page),
     )
 
 

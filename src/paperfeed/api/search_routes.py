@@ -1,4 +1,4 @@
-"""/api/papers/search and /api/papers/{id}/similar (issue 3), in Hugging Face's item shape plus our fields."""
+"""/api/papers/search and /api/papers/{id}/similar, in Hugging Face's item shape plus our fields."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Trending scores and their explanation over the JSON API (issue 5)."""
+"""Trending scores and their explanation over the JSON API."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`paperfeed user ...` (moderators and accounts, issue 5)."""
+"""`paperfeed user ...` (moderators and accounts)."""
 
 from __future__ import annotations
 

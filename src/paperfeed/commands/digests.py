@@ -1,4 +1,4 @@
-"""`paperfeed digest preview` (issue 4); `digest send` and `worker` are in commands/sending.py."""
+"""`paperfeed digest preview`; `digest send` and `worker` are in commands/sending.py."""
 
 from __future__ import annotations
 

@@ -85,7 +85,8 @@ def ingest_jsonl(
     from paperfeed.ingest.jsonl import JsonlSource
 
     settings = settings_for(db)
-    _ingest_guarded(settings, JsonlSource(path).records, source="jsonl", label=f"jsonl {path.name}")
+    source = JsonlSource(path, max_line_bytes=settings.jsonl_max_line_bytes)
+    _ingest_guarded(settings, source.records, source="jsonl", label=f"jsonl {path.name}")
 
 
 @ingest_app.command("hf")

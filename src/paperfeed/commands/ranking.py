@@ -1,4 +1,4 @@
-"""`paperfeed rank` and `paperfeed stars` (issue 5)."""
+"""`paperfeed rank` and `paperfeed stars`."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`paperfeed search` and `paperfeed reindex` (issue 3), and the keyword sync that follows every ingest."""
+"""`paperfeed search` and `paperfeed reindex`, and the keyword sync that follows every ingest."""
 
 from __future__ import annotations
 

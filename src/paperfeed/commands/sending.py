@@ -1,4 +1,4 @@
-"""`paperfeed digest send|status` and `paperfeed worker`: the send ledger and the job consumer (issue 4)."""
+"""`paperfeed digest send|status` and `paperfeed worker`: the send ledger and the job consumer."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tables of accounts (issue 5): users, sessions, API tokens, rate-limit counters."""
+"""Tables of accounts: users, sessions, API tokens, rate-limit counters."""
 
 from __future__ import annotations
 

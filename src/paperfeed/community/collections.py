@@ -12,7 +12,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
@@ -85,6 +85,27 @@ def _own(session: Session, user_id: int, collection_id: int) -> Collection:
     return found
 
 
+def _insert_within_cap(session: Session, values: dict[str, object], cap: int) -> int | None:
+    """Insert a collection unless its owner already has `cap`; the new id, or None when they have.
+
+    The count and the insert are one statement: SQLite runs it under its single writer lock, so no
+    concurrent create slips in between. PostgreSQL's statements see what was committed when they
+    started, so there the owner's user row is locked first and one user's creates take turns.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(User.id).where(User.id == values["user_id"]).with_for_update())
+    owned = (
+        select(func.count())
+        .select_from(Collection)
+        .where(Collection.user_id == values["user_id"])
+        .scalar_subquery()
+    )
+    columns = Collection.__table__.c
+    row = select(*(literal(v, type_=columns[k].type).label(k) for k, v in values.items())).where(owned < cap)
+    stmt = insert(Collection).from_select(list(values), row).returning(Collection.id)
+    return session.execute(stmt).scalar()
+
+
 def create_collection(
     factory: sessionmaker[Session],
     *,
@@ -92,9 +113,13 @@ def create_collection(
     name: str,
     description: str = "",
     public: bool = False,
+    max_per_user: int = 100,
     now: datetime | None = None,
 ) -> Collection:
-    """Create a collection; its slug comes from the name, made unique among the user's collections."""
+    """Create a collection; its slug comes from the name, made unique among the user's collections.
+
+    A user with `max_per_user` collections already is refused (UserError), even by concurrent creates.
+    """
     clean = _text(name, "name", MAX_NAME, required=True)
     about = _text(description, "description", MAX_DESCRIPTION)
     base = slugify(clean)
@@ -112,17 +137,23 @@ def create_collection(
         while slug in taken:
             n += 1
             slug = f"{base}-{n}"
+        values: dict[str, object] = {
+            "user_id": user_id,
+            "name": clean,
+            "slug": slug,
+            "public": public,
+            "description": about,
+            "created_at": now or datetime.now(UTC),
+        }
         try:
             with factory() as session, session.begin():
-                row = Collection(
-                    user_id=user_id,
-                    name=clean,
-                    slug=slug,
-                    public=public,
-                    description=about,
-                    created_at=now or datetime.now(UTC),
-                )
-                session.add(row)
+                made = _insert_within_cap(session, values, max_per_user)
+                if made is None:
+                    raise UserError(
+                        f"you have {max_per_user} collections, the most one account can have: "
+                        "delete one to make another"
+                    )
+                row = session.get_one(Collection, made)
             return row
         except IntegrityError:
             continue

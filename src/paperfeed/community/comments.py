@@ -7,6 +7,7 @@ the comment really changed state, so a repeated or concurrent request never coun
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -60,9 +61,15 @@ class CommentView:
     children: list[CommentView] = field(default_factory=list)
 
 
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
 def clean_body(body: str, max_chars: int = DEFAULT_MAX_CHARS) -> str:
-    """The body trimmed and checked: not empty, not longer than max_chars, CRLF as LF."""
-    text = body.replace("\r\n", "\n").replace("\r", "\n").strip()
+    """The body trimmed and checked: not empty, not longer than max_chars, CRLF as LF, no control chars."""
+    text = body.replace("\r\n", "\n").replace("\r", "\n")
+    # A NUL or a terminal escape in a comment is a paste accident or an attack, never meant: it goes
+    # (PostgreSQL would refuse a NUL outright; SQLite would store it). Newlines and tabs stay.
+    text = _CONTROLS.sub("", text).strip()
     if not text:
         raise UserError("a comment cannot be empty")
     if len(text) > max_chars:

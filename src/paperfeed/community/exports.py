@@ -2,7 +2,9 @@
 
 BibTeX values come from arXiv and from users, so every LaTeX special character is escaped: an exported
 title can never run a macro (\\input, \\write18) in somebody's document. Math in titles therefore shows as
-its literal source, which is the safe trade.
+its literal source, which is the safe trade. A double quote is braced ({"}): it can then neither end a
+quote-delimited value nor act as babel's shorthand. Categories are arXiv-shaped since ingest
+(is_arxiv_category), and escaped here all the same.
 """
 
 from __future__ import annotations
@@ -42,8 +44,9 @@ _BIB = {
     "$": r"\$",
     "^": r"\^{}",
     "~": r"\~{}",
+    '"': '{"}',
 }
-_BIB_RE = re.compile(r"[\\{}%&#_$^~]")
+_BIB_RE = re.compile(r'[\\{}%&#_$^~"]')
 _MATH = re.compile(r"\$[^$]*\$")
 _SKIP_WORDS = frozenset({"a", "an", "the"})
 

@@ -1,4 +1,4 @@
-"""Tables of community content (issue 5): votes, comments, collections."""
+"""Tables of community content: votes, comments, collections."""
 
 from __future__ import annotations
 

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from paperfeed.config import Settings
-from paperfeed.db.models import Paper, Submission
+from paperfeed.db.models import USER_SOURCE, Paper, Submission
 from paperfeed.errors import Conflict, NotFound, UpstreamError, UserError
 from paperfeed.ingest.arxiv_api import ArxivApiSource, AtomError
 from paperfeed.ingest.http import HttpError, PoliteClient
@@ -30,7 +30,7 @@ from paperfeed.text.arxiv_ids import InvalidArxivId, parse_arxiv_id
 __all__ = ["ARXIV_HOSTS", "SOURCE", "Submitted", "extract_arxiv_id", "submission_day", "submit_paper"]
 
 ARXIV_HOSTS = frozenset({"arxiv.org", "www.arxiv.org", "export.arxiv.org"})
-SOURCE = "user"  # submissions.source of a paper a user submitted
+SOURCE = USER_SOURCE  # submissions.source of a paper a user submitted
 _MAX_INPUT = 300
 _PATH = re.compile(r"/(?:abs|pdf)/(.+)", re.IGNORECASE)
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
@@ -126,6 +126,23 @@ def _listed(session: Session, paper_id: int, day: date) -> Submission | None:
     return session.scalars(stmt).first()
 
 
+def _since(paper: Paper | PaperRecord, first_listed: date | None) -> date | None:
+    """The day a paper first appeared: its arXiv publication or its first listing here, the earlier."""
+    days = [d for d in (paper.published.date() if paper.published else None, first_listed) if d is not None]
+    return min(days, default=None)
+
+
+def _check_recent(settings: Settings, arxiv_id: str, since: date | None, day: date) -> None:
+    """Refuse an old paper: today's list is for new work, and trending ages count from the first listing,
+    so an old paper listed again would only sit on today's list with old votes, not rank as new."""
+    limit = settings.submission_max_age_days
+    if since is not None and day - since > timedelta(days=limit):
+        raise UserError(
+            f"{arxiv_id} dates from {since.isoformat()}: only papers from the last {limit} days can be "
+            "submitted to today's list (its page is open to votes and comments)"
+        )
+
+
 def _duplicate(arxiv_id: str, day: date, existing: Submission) -> Conflict:
     who = f" by {existing.submitted_by}" if existing.submitted_by else ""
     return Conflict(f"{arxiv_id} is already on the list of {day.isoformat()} (submitted{who})")
@@ -143,7 +160,8 @@ def submit_paper(
     """Put the paper named by `text` on today's list, submitted by `username`.
 
     A paper already stored is not fetched again. A second submission of the same paper on the same day
-    (by anyone, or an arXiv listing) raises Conflict and writes nothing.
+    (by anyone, or an arXiv listing) raises Conflict and writes nothing. A paper published or first listed
+    more than settings.submission_max_age_days before today is refused (UserError), and writes nothing.
     """
     arxiv_id, _version = extract_arxiv_id(text)
     now = now or datetime.now(UTC)
@@ -152,9 +170,13 @@ def submit_paper(
         paper = session.scalars(select(Paper).where(Paper.key == arxiv_id)).first()
         if paper is not None and (existing := _listed(session, paper.id, day)) is not None:
             raise _duplicate(arxiv_id, day, existing)
+        if paper is not None:
+            first = session.scalar(select(func.min(Submission.day)).where(Submission.paper_id == paper.id))
+            _check_recent(settings, arxiv_id, _since(paper, first), day)
     fetched = paper is None
     if paper is None:
         record = _fetch(settings, arxiv_id, client)
+        _check_recent(settings, arxiv_id, _since(record, None), day)
         report = store_records(factory, [record])
         if report.rejected:
             reason = report.errors[0] if report.errors else "rejected"

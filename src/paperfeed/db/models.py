@@ -156,6 +156,10 @@ class CodeLinkRow(Base):
     stars: Mapped[int | None] = mapped_column(Integer)
 
 
+# submissions.source of a paper a user submitted to a day's list (every other source is an ingest).
+USER_SOURCE = "user"
+
+
 class Submission(Base):
     """When (and by whom) a paper entered the daily feed; one per paper and listing day."""
 

@@ -1,4 +1,4 @@
-"""Tables of digest sending (issue 4): the send ledger and papers already sent."""
+"""Tables of digest sending: the send ledger and papers already sent."""
 
 from __future__ import annotations
 

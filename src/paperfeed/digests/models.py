@@ -1,4 +1,4 @@
-"""Tables of digests (issue 4): subscriptions and their preferences."""
+"""Tables of digests: subscriptions and their preferences."""
 
 from __future__ import annotations
 

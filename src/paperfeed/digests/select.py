@@ -15,7 +15,7 @@ The order is the trending service's (paperfeed.ranking.service.top_trending over
 newest. A paper is labelled "Trending" only when someone voted for it (Hugging Face upvotes or paperfeed
 votes); otherwise "In <category>" or "New today/this week".
 
-Saved searches are matched in memory over the period's papers, not through the search service of issue 3:
+Saved searches are matched in memory over the period's papers, not through the search service:
 a period holds at most a few thousand papers, the context indexes their words once, and a query then costs
 a set intersection (cached for every subscriber with the same search), with no index files to keep in sync.
 

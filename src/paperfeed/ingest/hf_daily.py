@@ -13,6 +13,7 @@ from paperfeed.ingest.records import CodeLink, Item, PaperRecord, Rejected, Sour
 from paperfeed.text.arxiv_ids import InvalidArxivId, parse_arxiv_id
 from paperfeed.text.clean import clean_block, clean_line
 from paperfeed.text.code_links import extract_code_links, link_kind, normalise_url
+from paperfeed.text.urls import http_url
 
 __all__ = ["HfDailySource", "HfPayloadError", "hf_daily_url", "parse_daily_papers", "parse_hf_datetime"]
 
@@ -64,7 +65,7 @@ def _submitter(item: Mapping[str, Any], paper: Mapping[str, Any]) -> str | None:
 def _links(paper: Mapping[str, Any], abstract: str, project_page: str | None) -> list[CodeLink]:
     """The HF-declared repo (with its star count) first, then the project page, then abstract links."""
     links: list[CodeLink] = []
-    repo = _str(paper.get("githubRepo"))
+    repo = http_url(_str(paper.get("githubRepo")))
     if repo:
         url = normalise_url(repo)
         kind = link_kind(url)
@@ -105,8 +106,8 @@ def _record(item: object, source: str) -> PaperRecord:
         if name:
             authors.append(name)
     daily = parse_hf_datetime(paper.get("submittedOnDailyAt")) or parse_hf_datetime(item.get("publishedAt"))
-    project_page = _str(paper.get("projectPage"))
-    project_page = project_page.strip() if project_page else None
+    # Only http(s) links are kept: a `javascript:` or `data:` "project page" is dropped, not stored.
+    project_page = http_url(_str(paper.get("projectPage")))
     return PaperRecord(
         title=title,
         abstract=abstract,

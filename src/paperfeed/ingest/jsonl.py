@@ -2,7 +2,8 @@
 
 Fields: id (optional: papers without one get arxiv_id None), title, summary (or abstract), authors,
 categories, comment, listing_date (YYYY-MM-DD); authors/categories/comment may be null. The file is read
-line by line, never loaded whole, so the 94k-paper benchmark file streams in constant memory.
+line by line, never loaded whole, and no read returns more than `max_line_bytes` + 1 bytes: a longer line
+is skipped unread (rejected by its line number), so a hostile dump cannot make one line fill the memory.
 """
 
 from __future__ import annotations
@@ -22,17 +23,17 @@ from typing import Any
 import orjson
 
 from paperfeed.ingest.records import Item, PaperRecord, Pending, Rejected
-from paperfeed.text.arxiv_ids import InvalidArxivId, parse_arxiv_id
+from paperfeed.text.arxiv_ids import InvalidArxivId, is_arxiv_category, parse_arxiv_id
 from paperfeed.text.clean import CLEANING_VERSION, clean_block, clean_line
 from paperfeed.text.code_links import paper_code_links
 
-__all__ = ["JsonlSource", "parse_jsonl_object"]
+__all__ = ["DEFAULT_MAX_LINE_BYTES", "JsonlSource", "parse_jsonl_object"]
+
+# Real arXiv records are a few KB (the demo's longest line is 6 KB); 1 MiB leaves room for any real one.
+DEFAULT_MAX_LINE_BYTES = 1 << 20
 
 # The dumps start every line with the id; reading it without decoding the line lets a re-run skip
 # unchanged papers before any parsing (see Pending). Lines not in this shape are parsed in full.
-# arXiv category codes ("cs.AI", "astro-ph.GA", "hep-th"); some dumps mix ACM/MSC class text into the
-# list ("H.3.3; I.2.7", "Information storage and retrieval..."): those are dropped, not the paper.
-_CATEGORY = re.compile(r"^[a-z][a-z-]*(?:\.[A-Za-z][A-Za-z-]*)?$")
 _CANONICAL_NEW_ID = re.compile(rb"^[0-9]{4}\.[0-9]{4,5}$")
 _LEADING_ID = re.compile(rb'^\s*\{\s*"id"\s*:\s*"([^"\\]{1,64})"')
 
@@ -96,7 +97,8 @@ def parse_jsonl_object(
         arxiv_id=arxiv_id,
         version=version,
         authors=_str_list(obj.get("authors"), "authors"),
-        categories=[c for c in _str_list(obj.get("categories"), "categories") if _CATEGORY.match(c)],
+        # Some dumps mix ACM/MSC class text into the list ("H.3.3; I.2.7"): dropped, not the paper.
+        categories=[c for c in _str_list(obj.get("categories"), "categories") if is_arxiv_category(c)],
         comment=comment,
         listing_date=listed,
         code_links=paper_code_links(abstract, comment),
@@ -106,11 +108,21 @@ def parse_jsonl_object(
 class JsonlSource:
     """A Source over a .jsonl / .jsonl.gz file; bad lines and a truncated file yield Rejected."""
 
-    def __init__(self, path: str | Path, *, name: str = "jsonl", listing_date: date | None = None) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        name: str = "jsonl",
+        listing_date: date | None = None,
+        max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+    ) -> None:
         """`listing_date` is used for records that carry none (the id-less demo papers)."""
+        if max_line_bytes < 1:
+            raise ValueError("max_line_bytes must be positive")
         self.path = Path(path)
         self.name = name
         self.listing_date = listing_date
+        self.max_line_bytes = max_line_bytes
         self._ctx = _LineContext(self.name, self.path.name, listing_date)
         # What shapes a line's meaning besides its bytes; hashed first, then copied for every line.
         self._hash_seed = hashlib.blake2b(digest_size=16, person=b"paperfeed-jsonl")
@@ -133,14 +145,22 @@ class JsonlSource:
             return
         with fh:
             try:
-                for lineno, line in enumerate(fh, start=1):
-                    if not line.strip():
-                        continue
-                    yield self._parse_line(line, lineno)
+                for lineno, line, complete in _bounded_lines(fh, self.max_line_bytes):
+                    if not complete:
+                        yield self._too_long(line, lineno)
+                    elif line.strip():
+                        yield self._parse_line(line, lineno)
             except (EOFError, OSError, zlib.error) as exc:
                 # A cut-off download: keep what was read, then say where it stopped.
                 what = "truncated gzip" if isinstance(exc, EOFError) else "unreadable data"
                 yield Rejected(self.name, str(self.path), f"{what} after line {lineno}: {exc}")
+
+    def _too_long(self, head: bytes, lineno: int) -> Rejected:
+        """An over-long line, named by its number (and its id when the line starts with one)."""
+        match = _LEADING_ID.match(head)
+        obj = {"id": match.group(1).decode(errors="replace")} if match else None
+        reason = f"line longer than {self.max_line_bytes} bytes (jsonl_max_line_bytes): skipped unread"
+        return Rejected(self.name, self._ctx.label(lineno, obj), reason)
 
     def _parse_line(self, line: bytes, lineno: int) -> Item:
         # The raw bytes (and what shapes their meaning here) are the record's identity for re-runs.
@@ -162,6 +182,25 @@ class JsonlSource:
                 # A partial of a module-level function pickles, so a worker process can parse it.
                 return Pending(key, raw_hash, partial(_parse_full, line, lineno, raw_hash, self._ctx))
         return _parse_full(line, lineno, raw_hash, self._ctx)
+
+
+def _bounded_lines(fh: io.BufferedIOBase, limit: int) -> Iterator[tuple[int, bytes, bool]]:
+    """(line number, line, complete) for every line; a line over `limit` bytes comes as its first bytes
+    and complete=False, and its rest is read past in pieces of at most limit + 1 bytes, never joined."""
+    lineno = 0
+    while True:
+        line = fh.readline(limit + 1)
+        if not line:
+            return
+        lineno += 1
+        body = len(line) - 1 if line.endswith(b"\n") else len(line)
+        if body <= limit:
+            yield lineno, line, True
+            continue
+        head, tail = line, line
+        while tail and not tail.endswith(b"\n"):
+            tail = fh.readline(limit + 1)
+        yield lineno, head, False
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from paperfeed.ingest.records import PaperRecord
+from paperfeed.text.arxiv_ids import is_arxiv_category
+from paperfeed.text.urls import http_url
 
 MAX_ERRORS_KEPT = 200  # the report keeps the first errors verbatim and counts the rest
 
@@ -38,6 +40,17 @@ class IngestReport:
         self.rejected += other.rejected
         room = MAX_ERRORS_KEPT - len(self.errors)
         self.errors.extend(other.errors[: max(room, 0)])
+
+
+def sanitise(record: PaperRecord) -> None:
+    """Drop, in place, what no source may store: a URL that is not http(s) (javascript:, data:, ...) and a
+    category not shaped like arXiv's. The paper itself is kept; these fields are only ever links or codes."""
+    if record.project_page is not None:
+        record.project_page = http_url(record.project_page)
+    if record.code_links and not all(http_url(link.url) for link in record.code_links):
+        record.code_links = [link for link in record.code_links if http_url(link.url)]
+    if record.categories and not all(is_arxiv_category(c) for c in record.categories):
+        record.categories = [c for c in record.categories if is_arxiv_category(c)]
 
 
 def validate(record: PaperRecord) -> str | None:

@@ -17,7 +17,7 @@ from paperfeed.ingest.bulk import bulk_insert, chunks
 from paperfeed.ingest.merge import RECORD_COLUMNS, Merge, merge, record_columns
 from paperfeed.ingest.pipeline import PendingResolver, Prepared
 from paperfeed.ingest.records import Checkpoint, Item, PaperRecord, Pending, Rejected
-from paperfeed.ingest.report import IngestReport, validate
+from paperfeed.ingest.report import IngestReport, sanitise, validate
 from paperfeed.ingest.stored import load_stored
 
 __all__ = ["IngestReport", "PaperStore", "store_records", "validate"]
@@ -117,6 +117,7 @@ class PaperStore:
                     report.reject(resolved.source, resolved.record, resolved.reason)
                     continue
                 item = resolved
+            sanitise(item)
             reason = validate(item)
             if reason:
                 report.reject(item.source, _label(item), reason)

@@ -1,4 +1,4 @@
-"""Tables of ranking (issue 5): GitHub stars history and stored trending scores."""
+"""Tables of ranking: GitHub stars history and stored trending scores."""
 
 from __future__ import annotations
 

@@ -1,10 +1,13 @@
 """Trending over the database: vectorised scores for a window, the stored scores, top-N and one paper's why.
 
 Time: a window "ends" on `until`, a listing day (default: the latest day with submissions, like the daily
-list). Its papers are those listed on one of its days (day: 1, week: 7, month: 30 days up to `until`).
-Ages are measured to `as_of` = the end of `until` (midnight after it), or `now` when that is earlier, so a
-past window ranks as it did on its last day. A paper's age counts from its latest listing on or before
-`until` (its published date or listing_date when it was never listed).
+list). Its papers are those listed on one of its days (day: 1, week: 7, month: 30 days up to `until`);
+when only users' submissions came after the last day a source listed (a demo database, a quiet spell),
+the window reaches back to cover the window ending on that day (window_span), so a lone submission never
+empties the page. Ages are measured to `as_of` = the end of `until` (midnight after it), or `now` when
+that is earlier, so a past window ranks as it did on its last day. A paper's age counts from its first
+listing on or before `until` (its published date or listing_date when it was never listed): listing an
+old paper again does not make it new.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from paperfeed.config import Settings
 from paperfeed.db.models import Paper, PaperAuthor, Submission
 from paperfeed.periods import window_start
 from paperfeed.ranking.models import TRENDING_SCORES, TrendingScoreRow
-from paperfeed.ranking.signals import latest_listing_hours, paper_repos, signal_rows
+from paperfeed.ranking.signals import first_listing_hours, last_edition, paper_repos, signal_rows
 from paperfeed.ranking.stars import stars_gained_by_repo
 from paperfeed.ranking.trending import (
     WINDOW_DAYS,
@@ -50,6 +53,7 @@ __all__ = [
     "score_arrays",
     "top_trending",
     "window_days",
+    "window_span",
 ]
 
 F64 = npt.NDArray[np.float64]
@@ -70,6 +74,16 @@ def as_of_for(until: date, now: datetime | None = None) -> datetime:
 def window_days(window: Window, until: date) -> tuple[date, date]:
     """The first and last listing day of a window ending on `until` (both inclusive)."""
     return window_start(window, until), until
+
+
+def window_span(session: Session, window: Window, until: date) -> tuple[date, date]:
+    """The listing days a window ending on `until` covers: window_days, reaching back to the window ending
+    on the last day a source listed when only users' submissions came after it."""
+    start, end = window_days(window, until)
+    edition = last_edition(session, until)
+    if edition is not None and edition < start:
+        start = window_days(window, edition)[0]
+    return start, end
 
 
 def check_window(window: str) -> Window:
@@ -134,7 +148,7 @@ def compute_window(
     window = check_window(window)
     until = until or latest_until(session, now) or (as_utc(now).date() if now else date.today())
     as_of = as_of_for(until, now)
-    start_day, end_day = window_days(window, until)
+    start_day, end_day = window_span(session, window, until)
     rows = signal_rows(
         session, start=start_day, end=end_day, eligible_only=eligible_only, paper_ids=paper_ids
     )
@@ -163,12 +177,12 @@ def compute_window(
                 gained[i] = max((by_repo.get(r, 0) for r in rs), default=0)
 
     if not eligible_only and n:
-        # Age only matters for a paper with a signal (0 decays to 0): look up the latest listing of those
+        # Age only matters for a paper with a signal (0 decays to 0): look up the first listing of those
         # alone (all of them when explaining a few), not of every paper in the database.
         need = np.flatnonzero((upvotes > 0) | (local > 0) | (comments > 0) | (gained > 0))
         if paper_ids is not None:
             need = np.arange(n)
-        found = latest_listing_hours(session, [int(x) for x in ids[need]], until)
+        found = first_listing_hours(session, [int(x) for x in ids[need]], until)
         if found.size:
             pos = np.searchsorted(ids, found[:, 0].astype(np.int64), sorter=np.argsort(ids))
             listed_h[np.argsort(ids)[pos]] = found[:, 1]
@@ -235,6 +249,7 @@ class RankedPage:
     total: int
     offset: int
     items: list[RankedItem]
+    start: date | None = None  # the window's first listing day (window_span)
 
 
 def ranked_page(
@@ -255,7 +270,7 @@ def ranked_page(
     scores = compute_window(session, settings=settings, window=window, until=until, now=now)
     idx = scores.order()[offset : offset + limit]
     ids = [int(x) for x in scores.paper_id[idx]]
-    start, end = window_days(window, until)
+    start, end = window_span(session, window, until)
     stmt = (
         select(Submission)
         .where(Submission.paper_id.in_(ids), Submission.day.between(start, end))
@@ -284,7 +299,7 @@ def ranked_page(
         for n, i in enumerate(idx)
         if int(scores.paper_id[i]) in latest
     ]
-    return RankedPage(window, until, scores.as_of, len(scores), offset, items)
+    return RankedPage(window, until, scores.as_of, len(scores), offset, items, start)
 
 
 def recompute(
@@ -393,7 +408,7 @@ def explain(
     )
     if not len(one):
         return None
-    start, end = window_days(window, until)
+    start, end = window_span(session, window, until)
     in_window = session.scalar(
         select(func.count())
         .select_from(Submission)

@@ -12,12 +12,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from sqlalchemy import case, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
-from paperfeed.db.models import CodeLinkRow, Paper, Submission
+from paperfeed.db.models import USER_SOURCE, CodeLinkRow, Paper, Submission
 from paperfeed.ranking.stars import repo_of
 
-__all__ = ["epoch_hours", "latest_listing_hours", "paper_repos", "signal_rows", "to_array"]
+__all__ = ["epoch_hours", "first_listing_hours", "last_edition", "paper_repos", "signal_rows", "to_array"]
 
 
 def epoch_hours(col: Any, dialect: str) -> Any:
@@ -50,21 +50,29 @@ def signal_rows(
 ) -> npt.NDArray[np.float64]:
     """(id, upvotes, vote_count, comment_count, listed hours, has arXiv id) per paper, as one float array.
 
-    Eligible papers: listed hours = their latest listing in the window. Every paper (eligible_only=False):
-    the dump's listing date, else the published date; compute_window then replaces it by the latest listing
-    for the papers whose age matters (see latest_listing_hours).
+    Eligible papers (listed in the window): listed hours = their *first* listing on or before `end`, so a
+    paper listed again (a submission of an old paper) keeps its age. Every paper (eligible_only=False): the
+    dump's listing date, else the published date; compute_window then replaces it by the first listing for
+    the papers whose age matters (see first_listing_hours).
     """
     dialect = session.get_bind().dialect.name
     has_id = case((Paper.arxiv_id.is_(None), 0), else_=1)
     counts = (Paper.id, Paper.upvotes, Paper.vote_count, Paper.comment_count)
     if eligible_only:
         listed = (
-            select(Submission.paper_id.label("pid"), func.max(Submission.day).label("day"))
+            select(Submission.paper_id.label("pid"))
             .where(Submission.day.between(start, end))
             .group_by(Submission.paper_id)
             .subquery()
         )
-        hours = epoch_hours(listed.c.day, dialect)
+        earlier = aliased(Submission)
+        # One index seek per eligible paper on (paper_id, day).
+        first = (
+            select(func.min(earlier.day))
+            .where(earlier.paper_id == Paper.id, earlier.day <= end)
+            .scalar_subquery()
+        )
+        hours = epoch_hours(first, dialect)
         stmt = select(*counts, hours, has_id).join(listed, listed.c.pid == Paper.id)
     else:
         hours = func.coalesce(
@@ -76,13 +84,20 @@ def signal_rows(
     return to_array(session, stmt, 6)
 
 
-def latest_listing_hours(session: Session, ids: Sequence[int], until: date) -> npt.NDArray[np.float64]:
-    """(paper id, hours of its latest listing on or before `until`) for the given papers that were listed."""
+def last_edition(session: Session, until: date) -> date | None:
+    """The latest day on or before `until` listed by a source (an ingest), not only by users' submissions."""
+    return session.scalar(
+        select(func.max(Submission.day)).where(Submission.day <= until, Submission.source != USER_SOURCE)
+    )
+
+
+def first_listing_hours(session: Session, ids: Sequence[int], until: date) -> npt.NDArray[np.float64]:
+    """(paper id, hours of its first listing on or before `until`) for the given papers that were listed."""
     dialect = session.get_bind().dialect.name
     parts = [np.zeros((0, 2))]
     for i in range(0, len(ids), 900):  # SQLite's host-parameter limit
         stmt = (
-            select(Submission.paper_id, epoch_hours(func.max(Submission.day), dialect))
+            select(Submission.paper_id, epoch_hours(func.min(Submission.day), dialect))
             .where(Submission.paper_id.in_(list(ids[i : i + 900])), Submission.day <= until)
             .group_by(Submission.paper_id)
         )

@@ -252,6 +252,8 @@ def _session(path: str, threads: int) -> Any:
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    # Said outright: a profiling session writes onnxruntime_profile_*.json into the working directory.
+    opts.enable_profiling = False
     # Idle intra-op threads would spin for a while after each run, taking the core the request needs next
     # (loading the result page); throughput without spinning was the same (docs/benchmarks.md).
     opts.add_session_config_entry("session.intra_op.allow_spinning", "0")

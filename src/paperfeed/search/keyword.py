@@ -17,6 +17,7 @@ from sqlalchemy import make_url, select
 from sqlalchemy.orm import Session
 
 from paperfeed.db.models import Author, CodeLinkRow, Paper, PaperAuthor, PaperCategory
+from paperfeed.search.locations import index_root
 from paperfeed.search.query import NAME_TOKENIZER, TEXT_TOKENIZER, name_analyzer, text_analyzer, title_key
 
 if TYPE_CHECKING:
@@ -54,10 +55,10 @@ EPOCH = date(1970, 1, 1)
 
 
 def keyword_dir(settings: Settings) -> Path:
-    """The index root for these settings."""
+    """The index root: search_dir, or this database's index folder (search/locations.py)."""
     if settings.search_dir:
         return Path(settings.search_dir)
-    return Path(search_settings(settings).data_dir) / "search" / "keyword"
+    return index_root(settings) / "keyword"
 
 
 def search_settings(settings: Settings) -> Settings:

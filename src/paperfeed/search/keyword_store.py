@@ -1,6 +1,6 @@
 """Writing the keyword index: generations, shards, the full build and the incremental sync.
 
-Layout under the index root (settings.search_dir, default data_dir/search/keyword)::
+Layout under the index root (settings.search_dir, default `<data_dir>/<database name>.index/keyword`)::
 
     CURRENT              the name of the live generation (replaced atomically by a full build)
     g<time>/             shard 0 (a tantivy index) + state.json (schema version, shards, sync cursor)

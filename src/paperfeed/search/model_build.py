@@ -221,6 +221,7 @@ def outlier_channels(
         probe.graph.output.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, None))
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 1
+    opts.enable_profiling = False  # a profiling session writes onnxruntime_profile_*.json into the cwd
     session = ort.InferenceSession(probe.SerializeToString(), opts, providers=["CPUExecutionProvider"])
     ids = np.random.default_rng(seed).integers(1000, 30522, size=(16, 128), dtype=np.int64)
     ids[:, 0], ids[:, -1] = 101, 102  # [CLS] ... [SEP]

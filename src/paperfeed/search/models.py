@@ -1,4 +1,4 @@
-"""Tables of the search service (issue 3): stored embeddings, the truth the vector index is derived from."""
+"""Tables of the search service: stored embeddings, the truth the vector index is derived from."""
 
 from __future__ import annotations
 

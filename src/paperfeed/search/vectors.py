@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from paperfeed.search.locations import index_root
+
 if TYPE_CHECKING:
     from paperfeed.config import Settings
 
@@ -30,10 +32,11 @@ def _import_onnxruntime_first() -> None:
 
 
 def default_index_path(settings: Settings) -> Path:
-    """Where the HNSW file lives: settings.vector_index_path, or data_dir/search/vectors.usearch."""
+    """Where the HNSW file lives: settings.vector_index_path, or this database's index folder
+    (`<data_dir>/<database name>.index/vectors.usearch`, search/locations.py)."""
     if settings.vector_index_path is not None:
         return Path(settings.vector_index_path)
-    return Path(settings.data_dir) / "search" / "vectors.usearch"
+    return index_root(settings) / "vectors.usearch"
 
 
 def _meta_path(path: Path) -> Path:

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["InvalidArxivId", "format_arxiv_id", "parse_arxiv_id"]
+__all__ = ["InvalidArxivId", "format_arxiv_id", "is_arxiv_category", "parse_arxiv_id"]
+
+# arXiv category codes ("cs.AI", "astro-ph.GA", "hep-th", "math.OC"); anything else (ACM/MSC class text
+# some dumps mix in, or a hostile value with quotes and braces) is not a category.
+_CATEGORY = re.compile(r"[a-z][a-z-]*(?:\.[A-Za-z][A-Za-z-]*)?")
+
+
+def is_arxiv_category(value: str) -> bool:
+    """True when `value` is shaped like an arXiv category code."""
+    return len(value) <= 64 and _CATEGORY.fullmatch(value) is not None
 
 
 class InvalidArxivId(ValueError):

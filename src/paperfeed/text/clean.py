@@ -5,6 +5,12 @@ Scientific text is full of '<' that is not HTML ("p<0.05", "$0<z<5$", "<think>" 
 names count as tags, and only complete '&name;' / '&#NN;' references are decoded. When real tags are
 present, lxml.html parses the text (attributes, comments, script bodies) after every other '<' and '&'
 has been escaped. LaTeX is kept as text; it is rendered later (text/render.py).
+
+Text stays text: what comes out holds no markup, even where the source hid it (entity-encoded tags
+"&lt;script&gt;" that decoding turns into real ones, tags inside $math$, a tag with attributes whatever its
+name). The JSON API, feeds and mail then carry a title as the plain text it is, and a reader that renders
+an RSS <title> as HTML finds nothing to run. Angle brackets that are science ("p<0.05", "<think>",
+"$<p>$") are kept.
 """
 
 from __future__ import annotations
@@ -21,7 +27,8 @@ __all__ = ["CLEANING_VERSION", "clean_block", "clean_line", "detex_accents"]
 # Bump whenever clean_line/clean_block give different output for the same input: sources that recognise
 # unchanged records by their raw bytes (jsonl) hash this in, so a re-run re-cleans what was stored.
 # 2: an indented line starts a paragraph in clean_block.
-CLEANING_VERSION = 2
+# 3: markup that entity decoding or math let through is removed (text stays text).
+CLEANING_VERSION = 3
 
 # Control characters other than whitespace (str.split() already treats \t\n\v\f\r and \x1c-\x1f as such).
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]")
@@ -82,6 +89,42 @@ def _strip_html(value: str, *, block: bool) -> str:
 
 
 _TAG_SPAN = re.compile(rf"</?(?:{_HTML_TAGS})(?:\s[^<>]*)?/?>|<!--.*?-->", re.IGNORECASE | re.DOTALL)
+# A tag, whatever its name, with an attribute that runs script or loads something ("<x-card onclick=...>"):
+# an abstract may describe a grammar ("<copy lines="i-j"/>"), but never needs one of these.
+_ATTR_TAG = re.compile(
+    r"</?[A-Za-z][\w:-]*\s(?:[^<>]*?\s)?(?:on\w+|href|src|srcdoc|action|formaction|style|background|poster"
+    r"|data|xlink:href)\s*=[^<>]*>",
+    re.IGNORECASE,
+)
+# Inside math "<p>" or "<a>" is a mean value, but these never are: they are removed there too.
+_ACTIVE = (
+    "script|style|iframe|frame|frameset|object|embed|img|image|svg|math|link|meta|base|form|input|button|"
+    "textarea|select|video|audio|source|template|noscript|title|head|html|body|a"
+)
+_ACTIVE_TAG = re.compile(rf"</?(?:{_ACTIVE})(?=[\s/>])[^<>]*>?", re.IGNORECASE)
+_ACTIVE_OPEN = re.compile(rf"<(?=/?(?:{_ACTIVE})(?=[\s/>]))", re.IGNORECASE)
+_MATH_SPLIT = re.compile(r"(\$[^$]+\$)")
+
+
+def _drop_markup(value: str) -> str:
+    """The text with any markup left after cleaning removed; science's angle brackets stay."""
+    while True:
+        parts = _MATH_SPLIT.split(value)
+        for i, part in enumerate(parts):
+            if "<" not in part:
+                continue
+            if i % 2:  # inside $...$
+                part = _ACTIVE_TAG.sub(" ", _ATTR_TAG.sub(" ", part))
+                parts[i] = _ACTIVE_OPEN.sub("", part)
+            else:
+                part = _TAG_SPAN.sub(" ", _ATTR_TAG.sub(" ", part))
+                # An opener left unclosed ("<script src=x") loses its '<': it cannot start a tag then.
+                parts[i] = _NOT_TAG_LT.sub("\x00", part).replace("<", "").replace("\x00", "<")
+        out = "".join(parts)
+        if out == value:
+            return out
+        # A removal can join two pieces into a new tag ("<<b>script>"): go again until nothing changes.
+        value = out
 
 
 def _slow_text(value: str, *, block: bool) -> tuple[str, bool]:
@@ -90,11 +133,11 @@ def _slow_text(value: str, *, block: bool) -> tuple[str, bool]:
     value = _CONTROL.sub("", value)
     probe = _MATH.sub("", value) if "$" in value else value
     if "<" in probe and _TAG.search(probe):
-        return _strip_html(value, block=block), True
+        return _drop_markup(_strip_html(value, block=block)), True
     if "&" in value:
         value = _ENTITY.sub(_decode_entity, value)
     # Entities may decode to control characters (&#1;); _flatten removes those afterwards.
-    return value, False
+    return (_drop_markup(value) if "<" in value else value), False
 
 
 def _flatten(value: str) -> str:

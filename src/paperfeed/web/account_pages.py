@@ -1,4 +1,4 @@
-"""Sign up, verify, log in/out, password reset, account settings (issue 5).
+"""Sign up, verify, log in/out, password reset, account settings.
 
 Every state change is a POST with a CSRF token (login included: no login CSRF). Mails go out after the
 response (BackgroundTasks), so a known and an unknown address answer alike, in time as in bytes, and an

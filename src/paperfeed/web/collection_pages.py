@@ -1,4 +1,4 @@
-"""Collection pages (issue 5): manage one's collections; public page, BibTeX, JSON and RSS of each.
+"""Collection pages: manage one's collections; public page, BibTeX, JSON and RSS of each.
 
 Included by web/community_pages.py. A private collection answers 404 to everybody but its owner, on the
 page and on every export.
@@ -67,7 +67,12 @@ def create(
     """Create a collection; with `paper`, put that paper in it and go back to `next`."""
     paper_id = _paper_id(factory, paper) if paper else None
     made = collections.create_collection(
-        factory, user_id=user.id, name=name, description=description, public=bool(public)
+        factory,
+        user_id=user.id,
+        name=name,
+        description=description,
+        public=bool(public),
+        max_per_user=settings.collection_max_per_user,
     )
     if paper_id is not None:
         collections.add_paper(

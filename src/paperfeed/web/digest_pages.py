@@ -1,7 +1,8 @@
-"""Subscribe, confirm, preferences, unsubscribe and the demo outbox (issue 4). Thin over digests/."""
+"""Subscribe, confirm, preferences, unsubscribe and the demo outbox. Thin over digests/."""
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Annotated, Any
 from urllib.parse import urlencode, urlsplit
@@ -178,15 +179,32 @@ def unsubscribe_one_click(request: Request, settings: SettingsDep, token: TokenQ
     return PlainTextResponse("unsubscribed\n")
 
 
-def _demo_only(settings: Any) -> None:
-    if not settings.demo:
+# A request that came through a proxy is not from this machine, whatever its TCP peer is.
+_FORWARDED = ("forwarded", "x-forwarded-for", "x-forwarded-host", "x-real-ip")
+
+
+def _from_this_machine(request: Request) -> bool:
+    """True when the TCP peer is a loopback address and no proxy forwarded the request."""
+    try:
+        peer = ipaddress.ip_address(request.client.host if request.client else "")
+    except ValueError:
+        return False
+    if isinstance(peer, ipaddress.IPv6Address) and peer.ipv4_mapped is not None:
+        peer = peer.ipv4_mapped
+    return peer.is_loopback and not any(name in request.headers for name in _FORWARDED)
+
+
+def _demo_only(request: Request, settings: Any) -> None:
+    # The outbox shows every mail the demo sent, confirm and password-reset links included: it exists in
+    # demo mode only, and answers only a browser on the machine the demo runs on (404 to anyone else).
+    if not settings.demo or not _from_this_machine(request):
         raise HTTPException(404, "Not Found")
 
 
 @router.get("/dev/outbox", name="outbox")
 def outbox_page(request: Request, settings: SettingsDep) -> Response:
-    """The demo's received mail (demo mode only; 404 otherwise)."""
-    _demo_only(settings)
+    """The demo's received mail (demo mode and loopback clients only; 404 otherwise)."""
+    _demo_only(request, settings)
     entries = list_outbox(outbox_dir(settings))
     return render(request, "outbox.html", {"entries": entries, "message": None})
 
@@ -194,7 +212,7 @@ def outbox_page(request: Request, settings: SettingsDep) -> Response:
 @router.get("/dev/outbox/{key}")
 def outbox_message(request: Request, settings: SettingsDep, key: str) -> Response:
     """One received message: headers, the text part, and the HTML part in a sandboxed frame."""
-    _demo_only(settings)
+    _demo_only(request, settings)
     found = read_outbox(outbox_dir(settings), key)
     if found is None:
         raise HTTPException(404, "No such message in the outbox.")
@@ -227,9 +245,9 @@ def outbox_message(request: Request, settings: SettingsDep, key: str) -> Respons
 
 
 @router.get("/dev/outbox/{key}/html")
-def outbox_message_html(settings: SettingsDep, key: str) -> Response:
+def outbox_message_html(request: Request, settings: SettingsDep, key: str) -> Response:
     """The HTML part alone, for the outbox page's sandboxed iframe: no script, no network, inline CSS only."""
-    _demo_only(settings)
+    _demo_only(request, settings)
     found = read_outbox(outbox_dir(settings), key)
     html = found[0].get_body(preferencelist=("html",)) if found else None
     if html is None:

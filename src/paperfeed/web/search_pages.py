@@ -1,4 +1,4 @@
-"""Search page, saved-search feeds (RSS 2.0 / Atom) and the similar-papers block of paper pages (issue 3)."""
+"""Search page, saved-search feeds (RSS 2.0 / Atom) and the similar-papers block of paper pages."""
 
 from __future__ import annotations
 

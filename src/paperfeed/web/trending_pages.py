@@ -47,7 +47,10 @@ def trending_page(
         offset=p * limit,
         limit=limit,
     )
-    start = service.window_days(ranked.window, ranked.until)[0] if ranked.until else None
+    start = ranked.start
+    # Only users' submissions since the last day a source listed: the window reached back (window_span).
+    plain = service.window_days(ranked.window, ranked.until)[0] if ranked.until else None
+    reached_back = bool(start and plain and start < plain)
     user = getattr(request.state, "user", None)  # which cards show as upvoted
     my_votes = voted_ids(session, user.id if user else None, [i.submission.paper.id for i in ranked.items])
     return render(
@@ -56,6 +59,7 @@ def trending_page(
         {
             "ranked": ranked,
             "start": start,
+            "reached_back": reached_back,
             "tabs": TABS,
             "until_param": until if period else None,
             "page": p,

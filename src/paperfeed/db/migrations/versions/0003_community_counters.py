@@ -1,4 +1,4 @@
-"""vote and comment counters on papers (issue 5)
+"""vote and comment counters on papers
 
 Revision ID: 0003
 Revises: 0002

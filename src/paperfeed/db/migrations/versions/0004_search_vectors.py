@@ -1,4 +1,4 @@
-"""stored embeddings (issue 3)
+"""stored embeddings
 
 Revision ID: 0004
 Revises: 0003

@@ -1,4 +1,4 @@
-"""users, sessions, API tokens, rate limits (issue 5)
+"""users, sessions, API tokens, rate limits
 
 Revision ID: 0005
 Revises: 0004

@@ -1,4 +1,4 @@
-"""votes, comments, collections (issue 5)
+"""votes, comments, collections
 
 Revision ID: 0006
 Revises: 0005

@@ -1,4 +1,4 @@
-"""GitHub stars history and trending scores (issue 5)
+"""GitHub stars history and trending scores
 
 Revision ID: 0007
 Revises: 0006

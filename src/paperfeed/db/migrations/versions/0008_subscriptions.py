@@ -1,4 +1,4 @@
-"""digest subscriptions and preferences (issue 4)
+"""digest subscriptions and preferences
 
 Revision ID: 0008
 Revises: 0007

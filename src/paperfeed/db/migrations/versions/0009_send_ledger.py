@@ -1,4 +1,4 @@
-"""digest send ledger (issue 4)
+"""digest send ledger
 
 Revision ID: 0009
 Revises: 0008
