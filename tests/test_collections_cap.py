@@ -9,9 +9,9 @@ import pytest
 
 from communitydata import Site, login, make_site
 from paperfeed.community import collections
-from paperfeed.community.errors import CommunityError
 from paperfeed.community.models import Collection
 from paperfeed.config import Settings
+from paperfeed.errors import UserError
 
 CAP = 4
 
@@ -37,7 +37,7 @@ def test_a_burst_of_creates_stops_at_the_cap(site: Site) -> None:
                 site.factory, user_id=alice, name=f"List {i}", max_per_user=CAP
             )
             made.append(row.id)
-        except CommunityError as exc:
+        except UserError as exc:
             refused.append(str(exc))
         except BaseException as exc:  # a database error here would be a 500 for the user
             other.append(exc)

@@ -16,11 +16,11 @@ import webdata
 from communitydata import Site, login, make_site
 from paperfeed.app import create_app
 from paperfeed.community import submissions
-from paperfeed.community.errors import CommunityError
 from paperfeed.config import Settings
 from paperfeed.db.engine import make_engine, make_sessionmaker
 from paperfeed.db.migrate import upgrade
 from paperfeed.db.models import Paper, Submission
+from paperfeed.errors import UserError
 from paperfeed.ranking import service
 from replay import ReplayServer
 
@@ -67,14 +67,14 @@ def test_submitting_an_old_paper_is_refused(site: Site, replay_server: ReplaySer
     # "2605.00101" was published and first listed on 26 May (webdata.D1).
     assert site.settings.submission_max_age_days == 7
     june3 = datetime(2026, 6, 3, 9, tzinfo=UTC)  # 8 days later
-    with pytest.raises(CommunityError, match="dates from 2026-05-26: only papers from the last 7 days"):
+    with pytest.raises(UserError, match="dates from 2026-05-26: only papers from the last 7 days"):
         submissions.submit_paper(site.factory, site.settings, text="2605.00101", username="a", now=june3)
     assert site.count(Submission, Submission.source == "user") == 0
     june1 = datetime(2026, 6, 1, 9, tzinfo=UTC)  # 6 days later: still new
     assert submissions.submit_paper(site.factory, site.settings, text="2605.00101", username="a", now=june1)
     # Not stored yet, fetched from arXiv: a 2016 paper is refused before anything is stored.
     replay_server.load_arxiv_recording(next(ARXIV.glob("recorded_id_1605.08386_s0_m100_*.json")))
-    with pytest.raises(CommunityError, match="dates from 2016-05-26"):
+    with pytest.raises(UserError, match="dates from 2016-05-26"):
         submissions.submit_paper(site.factory, site.settings, text="1605.08386", username="a", now=june1)
     with site.factory() as s:
         assert s.scalar(select(func.count()).select_from(Paper).where(Paper.key == "1605.08386")) == 0

@@ -68,7 +68,7 @@ def run_ingest(
             workers=settings.ingest_workers,
         )
     console.print(_report_table(report, label))
-    commands_search.after_ingest(settings, factory)  # keep the keyword index fresh (issue 3)
+    commands_search.after_ingest(settings, factory)  # keep the keyword index fresh
     for err in report.errors[:20]:
         console.print(f"[yellow]rejected:[/] {err}", markup=True, highlight=False)
     if report.rejected > 20:
