@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from paperfeed.community.account_models import RateLimitCounter
 from paperfeed.config import Settings
+from paperfeed.forwarded import client_address
 
 COUNTERS: Table = RateLimitCounter.__table__  # type: ignore[assignment]
 
@@ -104,15 +105,10 @@ def purge(db: Session, *, older_than_s: int, now: float | None = None) -> int:
 
 
 def client_ip(request: Request, settings: Settings) -> str:
-    """The client's address: the TCP peer, or the address our own proxy put last in X-Forwarded-For."""
-    if settings.trust_proxy:
-        forwarded = request.headers.get("x-forwarded-for", "")
-        # Each proxy appends the address it saw; the client writes whatever it likes at the front, so only
-        # the last entry (added by our proxy) can be trusted.
-        hops = [h.strip() for h in forwarded.split(",") if h.strip()]
-        if hops:
-            return hops[-1][:64]
-    return request.client.host if request.client else "unknown"
+    """The client's address: the TCP peer, or what our trusted proxies say in X-Forwarded-For."""
+    peer = request.client.host if request.client else None
+    forwarded = request.headers.getlist("x-forwarded-for")
+    return client_address(peer, forwarded, settings.trusted_proxies, trust_peer=settings.trust_proxy)
 
 
 def login_limits(settings: Settings, ip: str, email: str) -> tuple[Limit, Limit, Limit]:
