@@ -77,7 +77,7 @@ def create_token(body: NewTokenIn, user: ApiUser, db: SessionDep) -> NewTokenOut
         new = tokens.create(db, user, body.name)
     except tokens.TokenError as exc:
         db.rollback()
-        raise HTTPException(400, str(exc)) from None
+        raise HTTPException(exc.status, str(exc)) from None
     db.commit()
     return NewTokenOut(id=new.id, name=new.name, token=new.secret)
 

@@ -105,6 +105,20 @@ def validate_password(password: str) -> str:
 
 
 @dataclass(frozen=True)
+class SignUpForm:
+    """A sign-up form that is well formed (what can be checked without the database)."""
+
+    email: str
+    username: str
+    password: str
+
+
+def check_sign_up(*, email: str, username: str, password: str) -> SignUpForm:
+    """The normalised form; AccountError when a field is malformed."""
+    return SignUpForm(normalize_email(email), validate_username(username), validate_password(password))
+
+
+@dataclass(frozen=True)
 class SignUp:
     """The outcome of a sign-up: a new account to verify, or a mail to the existing owner."""
 
@@ -127,9 +141,8 @@ def sign_up(
 ) -> SignUp:
     """Create an unverified account, or find the existing one for this email; caller commits and mails."""
     now = now or datetime.now(UTC)
-    email = normalize_email(email)
-    username = validate_username(username)
-    validate_password(password)
+    form = check_sign_up(email=email, username=username, password=password)
+    email, username = form.email, form.username
     # Hashed before the lookup: a known email must cost the same time as an unknown one.
     password_hash = hash_password(settings, password)
     # Usernames are public (profile pages): checked first, so this answer is the same for every email.

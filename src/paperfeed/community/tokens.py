@@ -6,7 +6,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from paperfeed.community.account_models import ApiToken, User
@@ -21,7 +22,11 @@ TOUCH_EVERY = timedelta(hours=1)
 
 
 class TokenError(ValueError):
-    """A token cannot be created (bad or duplicate name, too many tokens)."""
+    """A token cannot be created (bad or duplicate name, too many tokens); `status` is the HTTP answer."""
+
+    def __init__(self, message: str, *, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -45,15 +50,21 @@ def create(db: Session, user: User, name: str, *, now: datetime | None = None) -
     """Create a named token for user; raises TokenError on a bad or duplicate name."""
     now = now or datetime.now(UTC)
     name = clean_name(name)
+    # Count under a lock, or a burst of creations each counts 19 and all insert: the no-op UPDATE takes the
+    # user's row lock on PostgreSQL and SQLite's write lock, held to commit, before the names are read.
+    db.execute(update(User).where(User.id == user.id).values(role=User.role))
     existing = list(db.scalars(select(ApiToken.name).where(ApiToken.user_id == user.id)))
     if name in existing:
-        raise TokenError(f"you already have a token named {name!r}")
+        raise TokenError(f"you already have a token named {name!r}", status=409)
     if len(existing) >= MAX_TOKENS:
         raise TokenError(f"at most {MAX_TOKENS} tokens; revoke one first")
     secret = PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(user_id=user.id, name=name, token_hash=hash_id(secret), prefix=secret[:10], created_at=now)
-    db.add(row)
-    db.flush()
+    try:
+        with db.begin_nested():
+            db.add(row)
+    except IntegrityError:  # the unique (user, name) index: a creation the lock did not serialise
+        raise TokenError(f"you already have a token named {name!r}", status=409) from None
     return NewToken(id=row.id, name=name, secret=secret)
 
 
