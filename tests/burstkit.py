@@ -57,9 +57,14 @@ class Browser:
 
     def __init__(self, url: str, page: str = "/login") -> None:
         self.http = httpx.Client(base_url=url, timeout=60)
-        match = CSRF_FIELD.search(self.http.get(page).text)
-        assert match, f"no CSRF field on {page}"
-        self.csrf = match.group(1)
+        self.csrf = self.csrf_of(self.http.get(page).text)
+
+    @staticmethod
+    def csrf_of(html: str) -> str:
+        """The CSRF token of the first form in a page."""
+        match = CSRF_FIELD.search(html)
+        assert match, "no CSRF field on the page"
+        return match.group(1)
 
     def post(self, path: str, data: dict[str, str]) -> httpx.Response:
         """A form POST with this browser's CSRF token."""

@@ -153,6 +153,19 @@ def login_limits(settings: Settings, ip: str, email: str) -> tuple[Limit, Limit,
     )
 
 
+def recheck_limits(settings: Settings, ip: str, user_id: int) -> list[Limit]:
+    """(per IP, per user) limits on password re-checks (changing the password, deleting the account).
+
+    A stolen session must not become a password oracle: re-checks count like failed logins, with the login
+    limits, on their own keys (a signed-in attacker cannot spend the owner's login attempts).
+    """
+    w = settings.rate_limit_window_s
+    return [
+        Limit(f"recheck:ip:{ip}", settings.login_limit_ip, w),
+        Limit(f"recheck:user:{user_id}", settings.login_limit_account, w),
+    ]
+
+
 def mail_limits(settings: Settings, ip: str, email: str) -> tuple[Limit, Limit]:
     """(per IP, per address) limits on requests that send mail: sign-up, reset, new verification link."""
     w = settings.rate_limit_window_s

@@ -52,6 +52,12 @@ def _spend(db: SessionDep, limits: list[ratelimit.Limit]) -> float:
     return now
 
 
+def _refund(db: SessionDep, limits: list[ratelimit.Limit], counted_at: float) -> None:
+    """Take back the hits of a re-check that succeeded: these limits count failures."""
+    for lim in limits:
+        ratelimit.refund(db, lim, now=counted_at)
+
+
 def _message(request: Request, title: str, message: str, *, status_code: int = 200) -> Response:
     return render(
         request, "account_message.html", {"title": title, "message": message}, status_code=status_code
@@ -171,8 +177,7 @@ def login(
         ctx = {"error": WRONG_LOGIN, "email": "", "next": safe_next(next)}
         return render(request, "login.html", ctx, status_code=400)
     ratelimit.reset(db, account_ip)  # this account from this address: the owner is back
-    for lim in (per_ip, account):  # only failures count against these
-        ratelimit.refund(db, lim, now=counted_at)
+    _refund(db, [per_ip, account], counted_at)  # only failures count against these
     old = getattr(request.state, "session_id", None)
     if old:
         sessions.delete_one(db, old)
@@ -309,11 +314,14 @@ def change_password(
 ) -> Response:
     """Change the password (the current one is required); other sessions end."""
     keep = getattr(request.state, "session_id", None)
+    limits = ratelimit.recheck_limits(settings, ratelimit.client_ip(request, settings), user.id)
+    counted_at = _spend(db, limits)  # a wrong current password counts like a failed login
     try:
         accounts.change_password(db, settings, user, current, password, keep_session=keep)
     except AccountError as exc:
         db.rollback()
         return _account_page(request, db, user, error=str(exc), status_code=400)
+    _refund(db, limits, counted_at)
     db.commit()
     return _account_page(request, db, user, message="Password changed. Other sessions were logged out.")
 
@@ -350,11 +358,14 @@ def delete_account(
     password: Field = "",
 ) -> Response:
     """Delete the account after the password is confirmed: sessions, tokens, votes, private lists go."""
+    limits = ratelimit.recheck_limits(settings, ratelimit.client_ip(request, settings), user.id)
+    counted_at = _spend(db, limits)
     try:
         accounts.delete_account(db, settings, user, password)
     except AccountError as exc:
         db.rollback()
         return _account_page(request, db, user, error=str(exc), status_code=400)
+    _refund(db, limits, counted_at)
     db.commit()
     request.state.user = None  # the page below is rendered logged out
     response = _message(request, "Account deleted", "Your account and its data were deleted. Goodbye.")
