@@ -36,6 +36,19 @@ class User(Base):
         return self.email_verified_at is not None
 
 
+class UsernameHold(Base):
+    """A username held by a sign-up that created no account because its email already had one.
+
+    The name stays taken exactly as the name of a new account waiting for confirmation does, so what a
+    sign-up leaves behind does not tell a known address from an unknown one (docs/accounts.md).
+    """
+
+    __tablename__ = "username_holds"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)  # lower-cased
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class UserSession(Base):
     """A server-side login session; only the SHA-256 of the cookie's random id is stored."""
 

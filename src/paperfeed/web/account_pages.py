@@ -30,7 +30,9 @@ SENT = (
     "Nothing after a few minutes? Look in the spam folder, or ask for a new link below."
 )
 RESET_SENT = "If an account uses that address, a link to choose a new password is on its way. It works once."
-WRONG_LOGIN = "Wrong email or password."
+# One message for a wrong password and an unconfirmed address: which one it is would tell whoever signed
+# up with someone else's address that it was unknown.
+WRONG_LOGIN = "Wrong email or password, or the address is not confirmed yet (open the link we mailed you)."
 
 
 def _email_key(email: str) -> str:
