@@ -76,7 +76,7 @@ class Site:
         with self.factory() as db, db.begin():
             user = db.get(User, user_id)
             assert user is not None
-            return tokens.create(db, user, "tests").secret
+            return tokens.create(db, user, "tests", scope=tokens.WRITE).secret
 
 
 @contextmanager

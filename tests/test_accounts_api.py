@@ -106,18 +106,18 @@ def test_token_management_over_the_api(db_settings: Settings, engine: Engine) ->
     token = csrf(client, "/account")
     # From our own JS: the session cookie plus the CSRF header; without the header, refused.
     assert client.post("/api/tokens", json={"name": "ci"}).status_code == 403
-    r = client.post("/api/tokens", json={"name": "ci"}, headers={"X-CSRF-Token": token})
-    assert r.status_code == 201
+    r = client.post("/api/tokens", json={"name": "ci", "scope": "write"}, headers={"X-CSRF-Token": token})
+    assert r.status_code == 201 and r.headers["cache-control"] == "no-store"
     first = r.json()
+    assert first["scope"] == "write"
     bearer = {"Authorization": f"Bearer {first['token']}"}
     api = client_for(s, ip="192.0.2.51")
+    second = client.post("/api/tokens", json={"name": "laptop"}, headers={"X-CSRF-Token": token})
+    assert second.status_code == 201 and second.json()["scope"] == "read"
+    again = client.post("/api/tokens", json={"name": "laptop"}, headers={"X-CSRF-Token": token})
+    assert again.status_code == 409 and again.json() == {"error": "you already have a token named 'laptop'"}
+    assert client.post("/api/tokens", json={"name": ""}, headers={"X-CSRF-Token": token}).status_code == 400
     # With a bearer token no CSRF header is needed (no cookie rides along).
-    second = api.post("/api/tokens", json={"name": "laptop"}, headers=bearer)
-    assert second.status_code == 201
-    assert api.post("/api/tokens", json={"name": "laptop"}, headers=bearer).json() == {
-        "error": "you already have a token named 'laptop'"
-    }
-    assert api.post("/api/tokens", json={"name": ""}, headers=bearer).status_code == 400
     assert api.delete(f"/api/tokens/{second.json()['id']}", headers=bearer).status_code == 204
     assert api.delete(f"/api/tokens/{second.json()['id']}", headers=bearer).status_code == 404
     # Someone else's token cannot be revoked.

@@ -1,4 +1,4 @@
-"""Tables of accounts (issue 5): users, sessions, API tokens, rate-limit counters."""
+"""Tables of accounts: users, username holds, sessions, API tokens, rate-limit counters."""
 
 from __future__ import annotations
 
@@ -72,6 +72,8 @@ class ApiToken(Base):
     name: Mapped[str] = mapped_column(String(64))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     prefix: Mapped[str] = mapped_column(String(16))  # first characters, so a user can tell tokens apart
+    # "read" (GET only) or "write"; rows from before scopes existed are write tokens (migration 0011).
+    scope: Mapped[str] = mapped_column(String(16), server_default="write")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 

@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from paperfeed import signing
-from paperfeed.community import sessions
+from paperfeed.community import sessions, tokens
 from paperfeed.community.account_models import User, UsernameHold
 from paperfeed.community.models import Vote
 from paperfeed.config import Settings
@@ -301,7 +301,11 @@ def user_for_reset(db: Session, settings: Settings, token: str) -> User:
 def reset_password(
     db: Session, settings: Settings, token: str, new_password: str, *, now: datetime | None = None
 ) -> User:
-    """Set a new password from a reset link, ending every session; the link cannot be used again."""
+    """Set a new password from a reset link, ending every session and revoking every API token.
+
+    The link cannot be used again. Whoever needed a reset may have lost more than the password: anything
+    that stood for the account (sessions, tokens) goes with it.
+    """
     now = now or datetime.now(UTC)
     user = user_for_reset(db, settings, token)
     validate_password(new_password)
@@ -311,6 +315,7 @@ def reset_password(
     if user.email_verified_at is None:
         user.email_verified_at = now
     sessions.delete_for_user(db, user.id)
+    tokens.revoke_all(db, user.id)
     return user
 
 
@@ -322,9 +327,13 @@ def change_password(
     new_password: str,
     *,
     keep_session: str | None,
+    revoke_tokens: bool = False,
     now: datetime | None = None,
 ) -> None:
-    """Change a password after checking the current one; other sessions end, this one stays."""
+    """Change a password after checking the current one; other sessions end, this one stays.
+
+    With `revoke_tokens`, every API token of the account is revoked too.
+    """
     now = now or datetime.now(UTC)
     row = db.get(User, user.id)
     if row is None or not check_password(settings, row.password_hash, current):
@@ -333,6 +342,8 @@ def change_password(
     row.password_hash = hash_password(settings, new_password)
     row.password_changed_at = now
     sessions.delete_for_user(db, row.id, keep_raw=keep_session)
+    if revoke_tokens:
+        tokens.revoke_all(db, row.id)
 
 
 def delete_account(db: Session, settings: Settings, user: User, password: str) -> None:

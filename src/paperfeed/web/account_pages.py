@@ -313,28 +313,39 @@ def change_password(
     user: RequireUser,
     current: Field = "",
     password: Field = "",
+    revoke_tokens: Field = "",
 ) -> Response:
-    """Change the password (the current one is required); other sessions end."""
+    """Change the password (the current one is required); other sessions end, API tokens on request."""
     keep = getattr(request.state, "session_id", None)
     limits = ratelimit.recheck_limits(settings, ratelimit.client_ip(request, settings), user.id)
     counted_at = _spend(db, limits)  # a wrong current password counts like a failed login
     try:
-        accounts.change_password(db, settings, user, current, password, keep_session=keep)
+        accounts.change_password(
+            db, settings, user, current, password, keep_session=keep, revoke_tokens=bool(revoke_tokens)
+        )
     except AccountError as exc:
         db.rollback()
         return _account_page(request, db, user, error=str(exc), status_code=400)
     _refund(db, limits, counted_at)
     db.commit()
-    return _account_page(request, db, user, message="Password changed. Other sessions were logged out.")
+    done = "Password changed. Other sessions were logged out" + (
+        " and your API tokens revoked." if revoke_tokens else "."
+    )
+    return _account_page(request, db, user, message=done)
 
 
 @router.post("/account/tokens")
 def create_token(
-    request: Request, _csrf: CsrfDep, db: SessionDep, user: RequireUser, name: Field = ""
+    request: Request,
+    _csrf: CsrfDep,
+    db: SessionDep,
+    user: RequireUser,
+    name: Field = "",
+    scope: Field = tokens.READ,
 ) -> Response:
-    """Create a named API token and show its secret, once."""
+    """Create a named API token (read or write) and show its secret, once."""
     try:
-        new = tokens.create(db, user, name)
+        new = tokens.create(db, user, name, scope=scope)
     except tokens.TokenError as exc:
         db.rollback()
         return _account_page(request, db, user, error=str(exc), status_code=exc.status)
