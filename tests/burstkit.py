@@ -56,7 +56,9 @@ class Browser:
     """One browser: its own cookie jar and the CSRF token its forms carry."""
 
     def __init__(self, url: str, page: str = "/login") -> None:
-        self.http = httpx.Client(base_url=url, timeout=60)
+        # No keep-alive: uvicorn closes an idle connection after 5 s, and on a loaded machine the burst can
+        # start later than that after this browser's first page, then meet a connection being closed.
+        self.http = httpx.Client(base_url=url, timeout=60, limits=httpx.Limits(max_keepalive_connections=0))
         self.csrf = self.csrf_of(self.http.get(page).text)
 
     @staticmethod
