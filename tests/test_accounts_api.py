@@ -6,7 +6,8 @@ from fastapi import APIRouter
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
-from accountkit import FAST_HASH, client_for, csrf, login, make_user, post_form
+from accountkit import FAST_HASH, client_for, csrf, get_user, login, make_user, post_form, sign_in_as
+from paperfeed.community import accounts
 from paperfeed.community.account_models import ApiToken, User
 from paperfeed.config import Settings
 from paperfeed.db.engine import make_sessionmaker
@@ -105,18 +106,18 @@ def test_token_management_over_the_api(db_settings: Settings, engine: Engine) ->
     token = csrf(client, "/account")
     # From our own JS: the session cookie plus the CSRF header; without the header, refused.
     assert client.post("/api/tokens", json={"name": "ci"}).status_code == 403
-    r = client.post("/api/tokens", json={"name": "ci"}, headers={"X-CSRF-Token": token})
-    assert r.status_code == 201
+    r = client.post("/api/tokens", json={"name": "ci", "scope": "write"}, headers={"X-CSRF-Token": token})
+    assert r.status_code == 201 and r.headers["cache-control"] == "no-store"
     first = r.json()
+    assert first["scope"] == "write"
     bearer = {"Authorization": f"Bearer {first['token']}"}
     api = client_for(s, ip="192.0.2.51")
+    second = client.post("/api/tokens", json={"name": "laptop"}, headers={"X-CSRF-Token": token})
+    assert second.status_code == 201 and second.json()["scope"] == "read"
+    again = client.post("/api/tokens", json={"name": "laptop"}, headers={"X-CSRF-Token": token})
+    assert again.status_code == 409 and again.json() == {"error": "you already have a token named 'laptop'"}
+    assert client.post("/api/tokens", json={"name": ""}, headers={"X-CSRF-Token": token}).status_code == 400
     # With a bearer token no CSRF header is needed (no cookie rides along).
-    second = api.post("/api/tokens", json={"name": "laptop"}, headers=bearer)
-    assert second.status_code == 201
-    assert api.post("/api/tokens", json={"name": "laptop"}, headers=bearer).json() == {
-        "error": "you already have a token named 'laptop'"
-    }
-    assert api.post("/api/tokens", json={"name": ""}, headers=bearer).status_code == 400
     assert api.delete(f"/api/tokens/{second.json()['id']}", headers=bearer).status_code == 204
     assert api.delete(f"/api/tokens/{second.json()['id']}", headers=bearer).status_code == 404
     # Someone else's token cannot be revoked.
@@ -162,7 +163,8 @@ def test_dependencies(settings: Settings) -> None:
     assert client.get("/api/probe/optional").json() == {"user": None}
     assert client.get("/api/probe/optional", headers={"Authorization": "Bearer pf_nope"}).status_code == 401
 
-    login(client)
+    assert login(client).status_code == 400  # an unconfirmed address cannot log in
+    sign_in_as(client, s)  # a session from before that rule
     token = csrf(client)
     assert client.get("/probe/current").json() == {"user": "ada"}
     assert client.get("/probe/user").json() == {"user": "ada"}
@@ -188,12 +190,17 @@ def test_dependencies(settings: Settings) -> None:
     assert mod.post("/probe/verified", data={"csrf_token": csrf(mod)}).json() == {"user": "mod"}
 
 
-def test_unverified_user_logs_in(settings: Settings) -> None:
+def test_unverified_user_cannot_log_in_until_confirmed(settings: Settings) -> None:
     s = settings.model_copy(update=FAST_HASH)
     make_user(s, verified=False)
     client = client_for(s)
+    r = login(client)
+    assert r.status_code == 400 and "not confirmed yet" in r.text and "pf_session" not in r.cookies
+    user = get_user(s, "ada@example.org")
+    assert user is not None
+    assert post_form(client, "/verify", {"token": accounts.verify_token(s, user)}).status_code == 200
     assert login(client).status_code == 303
-    assert "not confirmed" in client.get("/account").text
+    assert "not confirmed" not in client.get("/account").text
     assert post_form(client, "/logout", {}).status_code == 303
 
 

@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import itsdangerous
 import pytest
 from fastapi.testclient import TestClient
+from httpx import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -67,6 +68,29 @@ def _token(url: str) -> str:
     return parse_qs(urlsplit(url).query)["token"][0]
 
 
+def _confirm(client: TestClient, token: str) -> Response:
+    """Press the button of the page a confirmation link opens."""
+    csrf = _csrf(client, f"/subscribe/confirm?token={token}")
+    return client.post("/subscribe/confirm", data={"token": token, "csrf_token": csrf})
+
+
+def test_a_link_scanner_does_not_confirm(site: TestClient, smtp_sink: SmtpSink) -> None:
+    site.post("/subscribe", data={"email": "scanned@example.org", "csrf_token": _csrf(site)})
+    link = _link(smtp_sink.messages[-1], "/subscribe/confirm")
+    # A mail provider's scanner fetches every link, with no cookies, maybe more than once.
+    scanner = TestClient(site.app, base_url=BASE)
+    for _ in range(2):
+        assert scanner.get(link.removeprefix(BASE)).status_code == 200
+        assert scanner.head(link.removeprefix(BASE)).status_code in (200, 405)
+    assert _sub(site, "scanned@example.org").status == "pending"  # type: ignore[union-attr]
+    # A cross-site POST (no CSRF token) cannot confirm either.
+    assert scanner.post("/subscribe/confirm", data={"token": _token(link)}).status_code == 403
+    assert _sub(site, "scanned@example.org").status == "pending"  # type: ignore[union-attr]
+    # The reader's button does.
+    assert "You are subscribed" in _confirm(site, _token(link)).text
+    assert _sub(site, "scanned@example.org").status == "active"  # type: ignore[union-attr]
+
+
 def test_double_opt_in_from_mail_to_active(site: TestClient, smtp_sink: SmtpSink) -> None:
     r = site.post("/subscribe", data={"email": "  Reader@Example.ORG ", "csrf_token": _csrf(site)})
     assert r.status_code == 200 and "Check your inbox" in r.text
@@ -80,13 +104,16 @@ def test_double_opt_in_from_mail_to_active(site: TestClient, smtp_sink: SmtpSink
     link = _link(mail, "/subscribe/confirm")
     assert link.startswith(BASE)
 
-    page = site.get(link.removeprefix(BASE))
+    landing = site.get(link.removeprefix(BASE))
+    assert landing.status_code == 200 and "Confirm my subscription" in landing.text
+    page = _confirm(site, _token(link))
     assert page.status_code == 200 and "You are subscribed" in page.text
     sub = _sub(site, "reader@example.org")
     assert sub is not None and sub.status == "active" and sub.confirmed_at is not None
     # Idempotent: the same link again changes nothing and still answers 200.
     again = site.get(link.removeprefix(BASE))
-    assert again.status_code == 200
+    assert again.status_code == 200 and "You are subscribed" in again.text
+    assert _confirm(site, _token(link)).status_code == 200
     later = _sub(site, "reader@example.org")
     assert later is not None and later.confirmed_at == sub.confirmed_at
     # The confirmed page links to the preferences, and that link works.
@@ -213,7 +240,7 @@ def test_tampered_expired_and_revoked_confirmations_are_refused(
 
 def _active(site: TestClient, smtp_sink: SmtpSink, email: str) -> Subscription:
     token = _mailed_token(site, smtp_sink, email)
-    assert site.get("/subscribe/confirm", params={"token": token}).status_code == 200
+    assert _confirm(site, token).status_code == 200
     sub = _sub(site, email)
     assert sub is not None and sub.status == "active"
     return sub

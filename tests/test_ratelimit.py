@@ -50,15 +50,15 @@ def test_windows_roll_over_and_old_ones_are_dropped(db_settings: Settings, engin
     with session_scope(factory) as db:
         assert ratelimit.hit(db, lim, now=t) == 1
         assert ratelimit.hit(db, lim, now=t + 10) == 2
-        ratelimit.check(db, [ratelimit.Limit("k", 3, 60)], now=t + 10)  # under a higher limit: fine
         try:
-            ratelimit.check(db, [lim], now=t + 10)
+            ratelimit.spend(db, [lim], now=t + 10)
         except ratelimit.RateLimited as exc:
             assert exc.retry_after == 50
         else:
             raise AssertionError("not limited")
-        ratelimit.check(db, [lim], now=t + 60)  # a new window
-        assert ratelimit.hit(db, lim, now=t + 61) == 1
+        assert ratelimit.count(db, lim, now=t + 10) == 2  # the refused hit was taken back
+        ratelimit.spend(db, [lim], now=t + 60)  # a new window
+        assert ratelimit.hit(db, lim, now=t + 61) == 2
     with factory() as db:
         assert db.scalar(select(func.count()).select_from(RateLimitCounter)) == 1
     with session_scope(factory) as db:

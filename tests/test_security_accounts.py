@@ -8,7 +8,17 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
-from accountkit import FAST_HASH, PASSWORD, client_for, csrf, get_user, login, make_user, post_form
+from accountkit import (
+    FAST_HASH,
+    PASSWORD,
+    client_for,
+    csrf,
+    get_user,
+    link_in_mail,
+    login,
+    make_user,
+    post_form,
+)
 from paperfeed.community import accounts, sessions
 from paperfeed.community.account_models import User, UserSession
 from paperfeed.config import Settings
@@ -41,7 +51,7 @@ def test_same_answer_for_known_and_unknown_emails(
     a = post_form(client, "/login", {"email": known, "password": "wrong password", "next": "/"})
     b = post_form(client, "/login", {"email": unknown, "password": "wrong password", "next": "/"})
     _same(a, b)
-    assert a.status_code == 400 and "Wrong email or password." in a.text
+    assert a.status_code == 400 and "Wrong email or password" in a.text
 
     a = post_form(client, "/reset", {"email": known})
     b = post_form(client, "/reset", {"email": unknown})
@@ -64,6 +74,51 @@ def test_a_taken_username_answers_alike_for_any_email(settings: Settings) -> Non
     b = post_form(client, "/signup", {"email": "new@example.org", "username": "ada", "password": PASSWORD})
     assert a.status_code == b.status_code == 400
     assert a.text.replace("ada@example.org", "E") == b.text.replace("new@example.org", "E")
+
+
+def test_sign_up_leaves_the_same_traces_for_known_and_unknown_emails(
+    db_settings: Settings, engine: Engine, smtp_sink: SmtpSink
+) -> None:
+    # The prober signs up with an address, then looks for what the sign-up left behind.
+    s = db_settings.model_copy(update={**FAST_HASH, "smtp_port": smtp_sink.port, "signup_limit_ip": 20})
+    make_user(s)
+    probe = client_for(s)
+    cases = {"ada@example.org": "probe-known", "nobody@example.org": "probe-new"}
+    for email, name in cases.items():
+        r = post_form(probe, "/signup", {"email": email, "username": name, "password": "prober's password"})
+        assert r.status_code == 200
+    known, new = cases.values()
+
+    # The names' profile pages (and public collections) are missing alike.
+    pages = [probe.get(f"/u/{name}") for name in (known, new)]
+    assert [p.status_code for p in pages] == [404, 404]
+    assert pages[0].text.replace(known, "N") == pages[1].text.replace(new, "N")
+    api = [probe.get(f"/api/users/{name}/collections").status_code for name in (known, new)]
+    assert api == [404, 404]
+
+    # Both names are taken: a second sign-up with them gets the same answer.
+    other = client_for(s)
+    answers = []
+    for name in (known, new):
+        form = {"email": "third@example.org", "username": name, "password": PASSWORD}
+        answers.append(post_form(other, "/signup", form))
+    assert [a.status_code for a in answers] == [400, 400] and "taken" in answers[0].text
+    assert answers[0].text.replace(known, "N") == answers[1].text.replace(new, "N")
+
+    # The prober's password opens neither: the new account waits for its address to be confirmed.
+    a, b = (
+        post_form(probe, "/login", {"email": email, "password": "prober's password", "next": "/"})
+        for email in cases
+    )
+    _same(a, b)
+    assert a.status_code == 400
+
+    # Once its owner confirms the address, the new account is a normal one.
+    link = link_in_mail(smtp_sink, "nobody@example.org", "/verify")
+    owner = client_for(s)
+    assert post_form(owner, "/verify", {"token": link.split("token=", 1)[1]}).status_code == 200
+    assert owner.get(f"/u/{new}").status_code == 200
+    assert login(owner, "nobody@example.org", "prober's password").status_code == 303
 
 
 # --- open redirects and header injection ---

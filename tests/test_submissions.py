@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 import webdata
-from communitydata import Site, login, make_site
+from communitydata import Site, login, make_site, sign_in_as
 from paperfeed.community import submissions
 from paperfeed.config import Settings
 from paperfeed.db.models import Paper, Submission
@@ -162,7 +162,7 @@ def test_submit_page(site: Site, replay_server: ReplayServer) -> None:
     r = anon.get("/submit", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/login?next=%2Fsubmit"
     newbie = site.client()
-    login(newbie, "newbie")
+    sign_in_as(site, newbie, "newbie")  # the login form refuses an unconfirmed address
     assert "Confirm your email address first" in newbie.get("/submit").text
 
     client = site.client()

@@ -71,7 +71,12 @@ def _serve(settings: Settings) -> None:
         # A server keeps its search indexes in sync unless told not to (tests build apps without it).
         settings = settings.model_copy(update={"search_maintainer": True})
     console.print(f"paperfeed on [bold]{settings.base_url}[/]")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    # Proxy headers off: uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1 (its default) and
+    # hand the app a client address anyone can choose; the app reads the header itself, from
+    # PAPERFEED_TRUSTED_PROXIES only (paperfeed.forwarded).
+    uvicorn.run(
+        create_app(settings), host=settings.host, port=settings.port, log_level="info", proxy_headers=False
+    )
 
 
 @app.command()

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from paperfeed.forwarded import parse_networks
 
 
 class Settings(BaseSettings):
@@ -300,10 +303,18 @@ class Settings(BaseSettings):
         3, ge=1, description="Sign-up, reset and verification mails to one address per window."
     )
     rate_limit_window_s: int = Field(900, ge=1, description="Length of a rate-limit window (seconds).")
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        [],
+        description="Your reverse proxies' addresses or networks (CIDR), comma-separated, e.g. "
+        "`127.0.0.1, 10.0.0.0/8`. Only a request from one of them may name the client in "
+        "X-Forwarded-For, and the client is the right-most address that is not one of them. "
+        "Empty: the TCP peer is the client.",
+    )
     trust_proxy: bool = Field(
         False,
-        description="Take the client address from X-Forwarded-For (only behind a reverse proxy that sets it; "
-        "otherwise anyone could pick their own address and dodge the per-IP limits).",
+        description="Deprecated (use `trusted_proxies`): count the TCP peer as a proxy whatever its address, "
+        "so the last X-Forwarded-For entry is the client. Only behind a proxy that every request goes "
+        "through; otherwise anyone could pick their own address and dodge the per-IP limits.",
     )
 
     # --- community settings ---
@@ -331,6 +342,16 @@ class Settings(BaseSettings):
     collection_max_per_user: int = Field(
         100, ge=1, description="Most collections one account can have; creating another is refused."
     )
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxy_networks(cls, value: object) -> object:
+        """Comma- or space-separated text (the environment) or a list (TOML); each entry a valid network."""
+        if isinstance(value, str):
+            value = value.replace(",", " ").split()
+        if isinstance(value, list | tuple):
+            return parse_networks(str(v) for v in value)
+        return value
 
     @field_validator("submission_timezone")
     @classmethod

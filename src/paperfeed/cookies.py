@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
-from http.cookies import SimpleCookie
+import re
 
+from starlette.requests import cookie_parser
 from starlette.types import Scope
+
+# Every cookie paperfeed sets is URL-safe base64 (secrets.token_urlsafe): anything else is not ours.
+_TOKEN = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def scope_cookie(scope: Scope, name: str, *, min_len: int, max_len: int = 128) -> str | None:
-    """The value of cookie `name` when its length is within [min_len, max_len]; None when absent or odd.
+    """The value of cookie `name` when it looks like one of our tokens of [min_len, max_len] characters.
 
-    A Cookie header that does not parse yields None: a token we did not set is never trusted.
+    The header is parsed the way browsers write it and Starlette reads it (split on ';', no strict
+    RFC 2109 grammar), so a neighbour's cookie holding JSON or a space cannot hide ours, as it did with
+    SimpleCookie, which drops the whole header. A value we could not have set gives None.
     """
-    for header, value in scope.get("headers", []):
-        if header == b"cookie":
-            jar: SimpleCookie = SimpleCookie()
-            try:
-                jar.load(value.decode("latin-1"))
-            except Exception:
-                return None
-            morsel = jar.get(name)
-            if morsel and min_len <= len(morsel.value) <= max_len:
-                return morsel.value
+    # HTTP/2 may split the Cookie header in several fields; they are one list (RFC 9113, 8.2.3).
+    header = "; ".join(v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"cookie")
+    value = cookie_parser(header).get(name) if header else None
+    if value is not None and min_len <= len(value) <= max_len and _TOKEN.fullmatch(value):
+        return value
     return None

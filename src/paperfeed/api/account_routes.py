@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from paperfeed.community import tokens
-from paperfeed.http.auth import ApiUser
+from paperfeed.http.auth import ApiSessionUser, ApiUser
 from paperfeed.http.deps import DbId, SessionDep
 
 router = APIRouter(prefix="/api", tags=["accounts"])
@@ -31,14 +32,16 @@ class TokenInfo(BaseModel):
     id: int
     name: str
     prefix: str
+    scope: str
     createdAt: datetime
     lastUsedAt: datetime | None
 
 
 class NewTokenIn(BaseModel):
-    """A token to create."""
+    """A token to create: `read` may only GET, `write` may also use the API's writes."""
 
     name: str = Field(min_length=1, max_length=64)
+    scope: Literal["read", "write"] = "read"
 
 
 class NewTokenOut(BaseModel):
@@ -46,6 +49,7 @@ class NewTokenOut(BaseModel):
 
     id: int
     name: str
+    scope: str
     token: str
 
 
@@ -65,21 +69,29 @@ def whoami(user: ApiUser) -> WhoAmI:
 def list_tokens(user: ApiUser, db: SessionDep) -> list[TokenInfo]:
     """The caller's API tokens (never their secrets)."""
     return [
-        TokenInfo(id=t.id, name=t.name, prefix=t.prefix, createdAt=t.created_at, lastUsedAt=t.last_used_at)
+        TokenInfo(
+            id=t.id,
+            name=t.name,
+            prefix=t.prefix,
+            scope=t.scope,
+            createdAt=t.created_at,
+            lastUsedAt=t.last_used_at,
+        )
         for t in tokens.list_for(db, user.id)
     ]
 
 
 @router.post("/tokens", status_code=201)
-def create_token(body: NewTokenIn, user: ApiUser, db: SessionDep) -> NewTokenOut:
-    """Create a named token; its secret is in this answer only."""
+def create_token(body: NewTokenIn, user: ApiSessionUser, db: SessionDep, response: Response) -> NewTokenOut:
+    """Create a named token (from a signed-in browser session only); its secret is in this answer only."""
+    response.headers["Cache-Control"] = "no-store"  # the secret must not sit in any cache
     try:
-        new = tokens.create(db, user, body.name)
+        new = tokens.create(db, user, body.name, scope=body.scope)
     except tokens.TokenError as exc:
         db.rollback()
-        raise HTTPException(400, str(exc)) from None
+        raise HTTPException(exc.status, str(exc), headers={"Cache-Control": "no-store"}) from None
     db.commit()
-    return NewTokenOut(id=new.id, name=new.name, token=new.secret)
+    return NewTokenOut(id=new.id, name=new.name, scope=new.scope, token=new.secret)
 
 
 @router.delete("/tokens/{token_id}", status_code=204)

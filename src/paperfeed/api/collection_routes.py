@@ -183,7 +183,7 @@ def public_of(
 ) -> list[CollectionOut]:
     """Public collections of a user (all of them when the caller is that user)."""
     owner = session.scalars(select(User).where(User.username == username)).first()
-    if owner is None:
+    if owner is None or owner.email_verified_at is None:  # as on the profile page
         raise NotFound(f"no user called {username!r}")
     own = viewer is not None and viewer.id == owner.id
     return [

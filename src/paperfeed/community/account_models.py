@@ -1,4 +1,4 @@
-"""Tables of accounts: users, sessions, API tokens, rate-limit counters."""
+"""Tables of accounts: users, username holds, sessions, API tokens, rate-limit counters."""
 
 from __future__ import annotations
 
@@ -36,6 +36,19 @@ class User(Base):
         return self.email_verified_at is not None
 
 
+class UsernameHold(Base):
+    """A username held by a sign-up that created no account because its email already had one.
+
+    The name stays taken exactly as the name of a new account waiting for confirmation does, so what a
+    sign-up leaves behind does not tell a known address from an unknown one (docs/accounts.md).
+    """
+
+    __tablename__ = "username_holds"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)  # lower-cased
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class UserSession(Base):
     """A server-side login session; only the SHA-256 of the cookie's random id is stored."""
 
@@ -59,6 +72,8 @@ class ApiToken(Base):
     name: Mapped[str] = mapped_column(String(64))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     prefix: Mapped[str] = mapped_column(String(16))  # first characters, so a user can tell tokens apart
+    # "read" (GET only) or "write"; rows from before scopes existed are write tokens (migration 0011).
+    scope: Mapped[str] = mapped_column(String(16), server_default="write")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 

@@ -19,13 +19,14 @@ from typing import Literal
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from paperfeed import signing
-from paperfeed.community import sessions
-from paperfeed.community.account_models import User
+from paperfeed.community import sessions, tokens
+from paperfeed.community.account_models import User, UsernameHold
 from paperfeed.community.models import Vote
 from paperfeed.config import Settings
 from paperfeed.db.models import Paper
@@ -106,6 +107,20 @@ def validate_password(password: str) -> str:
 
 
 @dataclass(frozen=True)
+class SignUpForm:
+    """A sign-up form that is well formed (what can be checked without the database)."""
+
+    email: str
+    username: str
+    password: str
+
+
+def check_sign_up(*, email: str, username: str, password: str) -> SignUpForm:
+    """The normalised form; AccountError when a field is malformed."""
+    return SignUpForm(normalize_email(email), validate_username(username), validate_password(password))
+
+
+@dataclass(frozen=True)
 class SignUp:
     """The outcome of a sign-up: a new account to verify, or a mail to the existing owner."""
 
@@ -119,8 +134,18 @@ def by_email(db: Session, email: str) -> User | None:
 
 
 def username_taken(db: Session, username: str) -> bool:
-    """True when the username (case-insensitively) belongs to someone."""
-    return db.scalar(select(func.count()).where(func.lower(User.username) == username.lower())) != 0
+    """True when the username (case-insensitively) belongs to someone or is held by a sign-up."""
+    name = username.lower()
+    owned = select(User.id).where(func.lower(User.username) == name)
+    held = select(UsernameHold.username).where(UsernameHold.username == name)
+    return bool(db.scalar(select(exists(owned) | exists(held))))
+
+
+def _hold_username(db: Session, username: str, now: datetime) -> None:
+    """Hold a username for a sign-up that created no account (idempotent)."""
+    insert = postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
+    hold = insert(UsernameHold).values(username=username.lower(), created_at=now)
+    db.execute(hold.on_conflict_do_nothing())
 
 
 def sign_up(
@@ -128,16 +153,18 @@ def sign_up(
 ) -> SignUp:
     """Create an unverified account, or find the existing one for this email; caller commits and mails."""
     now = now or datetime.now(UTC)
-    email = normalize_email(email)
-    username = validate_username(username)
-    validate_password(password)
+    form = check_sign_up(email=email, username=username, password=password)
+    email, username = form.email, form.username
     # Hashed before the lookup: a known email must cost the same time as an unknown one.
     password_hash = hash_password(settings, password)
-    # Usernames are public (profile pages): checked first, so this answer is the same for every email.
+    # Checked first, so this answer is the same for every email.
     if username_taken(db, username):
         raise AccountError("that username is taken; choose another")
     existing = by_email(db, email)
     if existing is not None:
+        # No account is created, but the name is taken all the same, as a new account's would be: a
+        # second sign-up with it cannot tell whether the first one's email was known.
+        _hold_username(db, username, now)
         return SignUp("exists", existing)
     user = User(email=email, username=username, password_hash=password_hash, role="user", created_at=now)
     try:
@@ -147,6 +174,7 @@ def sign_up(
         # Two sign-ups raced: the other one won this email or username.
         existing = by_email(db, email)
         if existing is not None:
+            _hold_username(db, username, now)
             return SignUp("exists", existing)
         raise AccountError("that username is taken; choose another") from None
     return SignUp("created", user)
@@ -198,7 +226,10 @@ def _dummy_hash(settings: Settings) -> str:
 
 
 def authenticate(db: Session, settings: Settings, email: str, password: str) -> User | None:
-    """The user when email and password match (rehashing an outdated hash), else None; caller commits."""
+    """The user when email and password match and the address is confirmed, else None; caller commits.
+
+    An outdated hash is replaced (rehashed with the current parameters).
+    """
     try:
         email = normalize_email(email)
     except AccountError:
@@ -208,6 +239,10 @@ def authenticate(db: Session, settings: Settings, email: str, password: str) -> 
         check_password(settings, _dummy_hash(settings), password[:MAX_PASSWORD])
         return None
     if not check_password(settings, user.password_hash, password):
+        return None
+    if user.email_verified_at is None:
+        # Until the address is confirmed the account is not usable: else whoever signs up with someone
+        # else's unknown address could log in with the password they chose and so learn it was unknown.
         return None
     if hasher(settings).check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(settings, password)
@@ -267,7 +302,11 @@ def user_for_reset(db: Session, settings: Settings, token: str) -> User:
 def reset_password(
     db: Session, settings: Settings, token: str, new_password: str, *, now: datetime | None = None
 ) -> User:
-    """Set a new password from a reset link, ending every session; the link cannot be used again."""
+    """Set a new password from a reset link, ending every session and revoking every API token.
+
+    The link cannot be used again. Whoever needed a reset may have lost more than the password: anything
+    that stood for the account (sessions, tokens) goes with it.
+    """
     now = now or datetime.now(UTC)
     user = user_for_reset(db, settings, token)
     validate_password(new_password)
@@ -277,6 +316,7 @@ def reset_password(
     if user.email_verified_at is None:
         user.email_verified_at = now
     sessions.delete_for_user(db, user.id)
+    tokens.revoke_all(db, user.id)
     return user
 
 
@@ -288,9 +328,13 @@ def change_password(
     new_password: str,
     *,
     keep_session: str | None,
+    revoke_tokens: bool = False,
     now: datetime | None = None,
 ) -> None:
-    """Change a password after checking the current one; other sessions end, this one stays."""
+    """Change a password after checking the current one; other sessions end, this one stays.
+
+    With `revoke_tokens`, every API token of the account is revoked too.
+    """
     now = now or datetime.now(UTC)
     row = db.get(User, user.id)
     if row is None or not check_password(settings, row.password_hash, current):
@@ -299,6 +343,8 @@ def change_password(
     row.password_hash = hash_password(settings, new_password)
     row.password_changed_at = now
     sessions.delete_for_user(db, row.id, keep_raw=keep_session)
+    if revoke_tokens:
+        tokens.revoke_all(db, row.id)
 
 
 def delete_account(db: Session, settings: Settings, user: User, password: str) -> None:

@@ -43,7 +43,9 @@ def _papers_opts() -> tuple[object, ...]:
 def profile(session: Session, username: str, *, viewer_id: int | None) -> Profile:
     """The profile of `username`; NotFound when no such user."""
     user = session.scalars(select(User).where(User.username == username)).first()
-    if user is None:
+    # An account waiting for its address to be confirmed has no profile: a sign-up must not show
+    # whether it created an account (its email was unknown) or not (docs/accounts.md).
+    if user is None or user.email_verified_at is None:
         raise NotFound(f"no user called {username!r}")
     # Only submissions made here: a Hugging Face submitter of the same name is somebody else.
     mine = (Submission.submitted_by == user.username) & (Submission.source == SOURCE)

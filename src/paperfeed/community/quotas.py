@@ -14,6 +14,4 @@ def spend(factory: sessionmaker[Session], settings: Settings, *, action: str, us
     """Count one `action` ("submit" or "comment") for the user; RateLimited once the quota is used up."""
     quota = settings.submission_limit_user if action == "submit" else settings.comment_limit_user
     limit = ratelimit.Limit(f"{action}:user:{user_id}", quota, settings.rate_limit_window_s)
-    with factory() as db, db.begin():
-        ratelimit.check(db, [limit])
-        ratelimit.hit(db, limit)
+    ratelimit.spend_now(factory, [limit])  # counted before the write it pays for: a burst gets `quota`

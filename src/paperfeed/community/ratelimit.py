@@ -1,7 +1,9 @@
 """Rate limits stored in the database, so every web process and node shares the same counters.
 
 Fixed windows: one row per (key, window start) holding a count, incremented with an atomic upsert
-(INSERT ... ON CONFLICT DO UPDATE ... RETURNING, on SQLite and PostgreSQL alike). A fixed window lets a
+(INSERT ... ON CONFLICT DO UPDATE ... RETURNING, on SQLite and PostgreSQL alike). A request spends its hits
+before the work they guard (spend(): count first, refuse when the count is over, commit, then work), so a
+burst of concurrent requests cannot all pass a check made before any of them counted. A fixed window lets a
 client spend up to twice the limit around a window boundary; for login guessing at 5 per 15 minutes that
 is still 10, and the answer's Retry-After is exact, which a sliding estimate would not give.
 
@@ -17,16 +19,18 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from fastapi import HTTPException, Request
-from sqlalchemy import Table, delete, select
+from sqlalchemy import Table, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from paperfeed.community.account_models import RateLimitCounter
 from paperfeed.config import Settings
 from paperfeed.errors import TooManyRequests
+from paperfeed.forwarded import client_address
 
 COUNTERS: Table = RateLimitCounter.__table__  # type: ignore[assignment]
 
@@ -69,14 +73,6 @@ def retry_after(limit: Limit, now: float) -> int:
     return max(1, math.ceil(_window(now, limit.window_s) + limit.window_s - now))
 
 
-def check(db: Session, limits: list[Limit], *, now: float | None = None) -> None:
-    """Raise RateLimited (the longest wait) when any limit is already used up."""
-    now = time.time() if now is None else now
-    waits = [retry_after(lim, now) for lim in limits if count(db, lim, now=now) >= lim.limit]
-    if waits:
-        raise RateLimited(max(waits))
-
-
 def hit(db: Session, limit: Limit, *, now: float | None = None) -> int:
     """Count one hit (atomically, across processes); returns the count in the current window."""
     now = time.time() if now is None else now
@@ -95,6 +91,43 @@ def hit(db: Session, limit: Limit, *, now: float | None = None) -> int:
     return value
 
 
+def refund(db: Session, limit: Limit, *, now: float) -> None:
+    """Take back one hit counted at `now` (the same window; never below zero)."""
+    start = _window(now, limit.window_s)
+    db.execute(
+        update(COUNTERS)
+        .where(COUNTERS.c.key == limit.key, COUNTERS.c.window_start == start, COUNTERS.c.count > 0)
+        .values(count=COUNTERS.c.count - 1)
+    )
+
+
+def spend(db: Session, limits: Sequence[Limit], *, now: float | None = None) -> float:
+    """Count one hit on each limit, in order, *before* the work they guard; returns the moment counted.
+
+    Counting first is what makes a burst safe: each concurrent request gets its own count from the atomic
+    upsert, so at most `limit` of them get through, where "check, work, then hit" let every request of a
+    burst pass the check before any had hit. When a count goes over its limit, this request's hits are taken
+    back (a refused request costs nothing, as before: a client blocked on one key cannot run up another key,
+    such as an account's total, for the owner) and RateLimited is raised. The caller commits at once, before
+    the work: until then the hits hold the counter row's lock (and SQLite's write lock).
+    """
+    now = time.time() if now is None else now
+    counted: list[Limit] = []
+    for lim in limits:
+        counted.append(lim)
+        if hit(db, lim, now=now) > lim.limit:
+            for done in counted:
+                refund(db, done, now=now)
+            raise RateLimited(retry_after(lim, now))
+    return now
+
+
+def spend_now(factory: sessionmaker[Session], limits: Sequence[Limit], *, now: float | None = None) -> float:
+    """spend() in its own short transaction, committed before the caller does the work."""
+    with factory() as db, db.begin():
+        return spend(db, limits, now=now)
+
+
 def reset(db: Session, limit: Limit) -> None:
     """Forget every hit on the key."""
     db.execute(delete(COUNTERS).where(COUNTERS.c.key == limit.key))
@@ -108,15 +141,10 @@ def purge(db: Session, *, older_than_s: int, now: float | None = None) -> int:
 
 
 def client_ip(request: Request, settings: Settings) -> str:
-    """The client's address: the TCP peer, or the address our own proxy put last in X-Forwarded-For."""
-    if settings.trust_proxy:
-        forwarded = request.headers.get("x-forwarded-for", "")
-        # Each proxy appends the address it saw; the client writes whatever it likes at the front, so only
-        # the last entry (added by our proxy) can be trusted.
-        hops = [h.strip() for h in forwarded.split(",") if h.strip()]
-        if hops:
-            return hops[-1][:64]
-    return request.client.host if request.client else "unknown"
+    """The client's address: the TCP peer, or what our trusted proxies say in X-Forwarded-For."""
+    peer = request.client.host if request.client else None
+    forwarded = request.headers.getlist("x-forwarded-for")
+    return client_address(peer, forwarded, settings.trusted_proxies, trust_peer=settings.trust_proxy)
 
 
 def login_limits(settings: Settings, ip: str, email: str) -> tuple[Limit, Limit, Limit]:
@@ -127,6 +155,19 @@ def login_limits(settings: Settings, ip: str, email: str) -> tuple[Limit, Limit,
         Limit(f"login:acct-ip:{email}|{ip}", settings.login_limit_account, w),
         Limit(f"login:acct:{email}", settings.login_limit_account_total, w),
     )
+
+
+def recheck_limits(settings: Settings, ip: str, user_id: int) -> list[Limit]:
+    """(per IP, per user) limits on password re-checks (changing the password, deleting the account).
+
+    A stolen session must not become a password oracle: re-checks count like failed logins, with the login
+    limits, on their own keys (a signed-in attacker cannot spend the owner's login attempts).
+    """
+    w = settings.rate_limit_window_s
+    return [
+        Limit(f"recheck:ip:{ip}", settings.login_limit_ip, w),
+        Limit(f"recheck:user:{user_id}", settings.login_limit_account, w),
+    ]
 
 
 def mail_limits(settings: Settings, ip: str, email: str) -> tuple[Limit, Limit]:

@@ -10,6 +10,8 @@
   session cookie (our own JS), which must then send the X-CSRF-Token header on POST/PUT/PATCH/DELETE.
 - `ApiCurrentUser`: for /api reads that anyone may make but that show more to their owner: the bearer
   token's user or the session's, else None (a bad token is still a 401).
+- `ApiSessionUser`: the session's user only (403 with a bearer token): creating API tokens.
+A read token may only GET; a write token may use every /api write except creating tokens.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from paperfeed.http.errors import is_api
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _BEARER = {"WWW-Authenticate": "Bearer"}
 _BAD_TOKEN = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+_READ_ONLY = {"WWW-Authenticate": 'Bearer error="insufficient_scope", scope="write"'}
 
 
 def safe_next(value: str | None, default: str = "/") -> str:
@@ -103,23 +106,28 @@ def require_moderator(user: Annotated[User, Depends(require_user)]) -> User:
     return _moderator(user)
 
 
-def _token_user(factory: sessionmaker[Session], raw: str) -> User | None:
+def _token_user(factory: sessionmaker[Session], raw: str) -> tokens.TokenUser | None:
     with factory() as db, db.begin():
         return tokens.authenticate(db, raw, now=datetime.now(UTC))
 
 
 async def api_user(request: Request) -> User:
-    """The user of an API call: a bearer token, or the session cookie plus the CSRF header for writes."""
+    """The user of an API call: a bearer token, or the session cookie plus the CSRF header for writes.
+
+    A read token may only make GET/HEAD/OPTIONS requests (403 insufficient_scope otherwise).
+    """
     auth = request.headers.get("authorization")
     if auth is not None:
         scheme, _, raw = auth.partition(" ")
         raw = raw.strip()
         if scheme.lower() != "bearer" or not raw:
             raise HTTPException(401, "use Authorization: Bearer <token>", headers=_BEARER)
-        user = await run_in_threadpool(_token_user, request.app.state.sessionmaker, raw)
-        if user is None:
+        found = await run_in_threadpool(_token_user, request.app.state.sessionmaker, raw)
+        if found is None:
             raise HTTPException(401, "invalid or revoked API token", headers=_BAD_TOKEN)
-        return user
+        if found.scope != tokens.WRITE and request.method not in SAFE_METHODS:
+            raise HTTPException(403, "this API token can only read (make a write token)", headers=_READ_ONLY)
+        return found.user
     user = get_current_user(request)
     if user is None:
         raise HTTPException(401, "sign in required", headers=_BEARER)
@@ -139,6 +147,16 @@ async def api_optional_user(request: Request) -> User | None:
     return user
 
 
+async def api_session_user(request: Request) -> User:
+    """A signed-in browser session (with the CSRF header for writes), never a bearer token.
+
+    For what a token must not do, such as creating tokens: a leaked token cannot mint itself successors.
+    """
+    if request.headers.get("authorization") is not None:
+        raise HTTPException(403, "API tokens are created from a signed-in browser session, not with a token")
+    return await api_user(request)
+
+
 def api_verified_user(user: Annotated[User, Depends(api_user)]) -> User:
     """An API user with a confirmed email address (403 otherwise)."""
     return _verified(user)
@@ -155,5 +173,6 @@ RequireVerifiedUser = Annotated[User, Depends(require_verified_user)]
 RequireModerator = Annotated[User, Depends(require_moderator)]
 ApiUser = Annotated[User, Depends(api_user)]
 ApiCurrentUser = Annotated[User | None, Depends(api_optional_user)]
+ApiSessionUser = Annotated[User, Depends(api_session_user)]
 ApiVerifiedUser = Annotated[User, Depends(api_verified_user)]
 ApiModerator = Annotated[User, Depends(api_moderator)]

@@ -30,7 +30,9 @@ SENT = (
     "Nothing after a few minutes? Look in the spam folder, or ask for a new link below."
 )
 RESET_SENT = "If an account uses that address, a link to choose a new password is on its way. It works once."
-WRONG_LOGIN = "Wrong email or password."
+# One message for a wrong password and an unconfirmed address: which one it is would tell whoever signed
+# up with someone else's address that it was unknown.
+WRONG_LOGIN = "Wrong email or password, or the address is not confirmed yet (open the link we mailed you)."
 
 
 def _email_key(email: str) -> str:
@@ -41,11 +43,21 @@ def _email_key(email: str) -> str:
         return email.strip().lower()[:320]
 
 
-def _limit(db: SessionDep, limits: list[ratelimit.Limit]) -> None:
+def _spend(db: SessionDep, limits: list[ratelimit.Limit]) -> float:
+    """Count this request against the limits and commit, before any work (429 when one is used up)."""
     try:
-        ratelimit.check(db, limits)
+        now = ratelimit.spend(db, limits)
     except ratelimit.RateLimited as exc:
+        db.rollback()
         raise ratelimit.too_many(exc) from None
+    db.commit()  # now: a concurrent request of the same burst sees this hit before it does any work
+    return now
+
+
+def _refund(db: SessionDep, limits: list[ratelimit.Limit], counted_at: float) -> None:
+    """Take back the hits of a re-check that succeeded: these limits count failures."""
+    for lim in limits:
+        ratelimit.refund(db, lim, now=counted_at)
 
 
 def _message(request: Request, title: str, message: str, *, status_code: int = 200) -> Response:
@@ -79,16 +91,14 @@ def signup(
     if not settings.registration_open:
         raise HTTPException(403, "registration is closed on this site")
     ip = ratelimit.client_ip(request, settings)
-    limits = list(ratelimit.mail_limits(settings, ip, _email_key(email)))
-    _limit(db, limits)
     try:
+        form = accounts.check_sign_up(email=email, username=username, password=password)
+        _spend(db, list(ratelimit.mail_limits(settings, ip, form.email)))  # a valid form counts
         result = accounts.sign_up(db, settings, email=email, username=username, password=password)
     except AccountError as exc:
         db.rollback()
         ctx = {"error": str(exc), "email": email[:320], "username": username[:64], "open": True}
         return render(request, "signup.html", ctx, status_code=400)
-    for lim in limits:
-        ratelimit.hit(db, lim)
     db.commit()
     user = result.user
     if result.kind == "created" or user.email_verified_at is None:
@@ -132,12 +142,8 @@ def resend_verification(
 ) -> Response:
     """Mail a new verification link (to the signed-in user, or to the address given); same answer always."""
     address = user.email if user is not None else _email_key(email)
-    limits = list(ratelimit.mail_limits(settings, ratelimit.client_ip(request, settings), address))
-    _limit(db, limits)
+    _spend(db, list(ratelimit.mail_limits(settings, ratelimit.client_ip(request, settings), address)))
     target = accounts.by_email(db, address)
-    for lim in limits:
-        ratelimit.hit(db, lim)
-    db.commit()
     if target is not None and target.email_verified_at is None:
         background.add_task(accounts.send_verification, settings, target)
     return render(request, "verify.html", {"state": "sent", "message": SENT, "token": ""})
@@ -164,17 +170,16 @@ def login(
 ) -> Response:
     """Check the password and start a new session (a new id: a planted one is never adopted)."""
     ip = ratelimit.client_ip(request, settings)
-    limits = ratelimit.login_limits(settings, ip, _email_key(email))
-    _limit(db, list(limits))
+    per_ip, account_ip, account = ratelimit.login_limits(settings, ip, _email_key(email))
+    # Counted as a failure before the password is checked; a success takes its hits back below.
+    counted_at = _spend(db, [per_ip, account_ip, account])
     user = accounts.authenticate(db, settings, email, password)
     if user is None:
         db.rollback()
-        for lim in limits:
-            ratelimit.hit(db, lim)
-        db.commit()
         ctx = {"error": WRONG_LOGIN, "email": "", "next": safe_next(next)}
         return render(request, "login.html", ctx, status_code=400)
-    ratelimit.reset(db, limits[1])  # this account from this address: the owner is back
+    ratelimit.reset(db, account_ip)  # this account from this address: the owner is back
+    _refund(db, [per_ip, account], counted_at)  # only failures count against these
     old = getattr(request.state, "session_id", None)
     if old:
         sessions.delete_one(db, old)
@@ -218,12 +223,8 @@ def reset_request(
 ) -> Response:
     """Mail a reset link when the address has an account; the same answer when it has none."""
     address = _email_key(email)
-    limits = list(ratelimit.mail_limits(settings, ratelimit.client_ip(request, settings), address))
-    _limit(db, limits)
+    _spend(db, list(ratelimit.mail_limits(settings, ratelimit.client_ip(request, settings), address)))
     user = accounts.by_email(db, address)
-    for lim in limits:
-        ratelimit.hit(db, lim)
-    db.commit()
     if user is not None:
         background.add_task(accounts.send_reset, settings, user)
     return render(request, "reset.html", {"sent": True, "error": None})
@@ -312,28 +313,42 @@ def change_password(
     user: RequireUser,
     current: Field = "",
     password: Field = "",
+    revoke_tokens: Field = "",
 ) -> Response:
-    """Change the password (the current one is required); other sessions end."""
+    """Change the password (the current one is required); other sessions end, API tokens on request."""
     keep = getattr(request.state, "session_id", None)
+    limits = ratelimit.recheck_limits(settings, ratelimit.client_ip(request, settings), user.id)
+    counted_at = _spend(db, limits)  # a wrong current password counts like a failed login
     try:
-        accounts.change_password(db, settings, user, current, password, keep_session=keep)
+        accounts.change_password(
+            db, settings, user, current, password, keep_session=keep, revoke_tokens=bool(revoke_tokens)
+        )
     except AccountError as exc:
         db.rollback()
         return _account_page(request, db, user, error=str(exc), status_code=400)
+    _refund(db, limits, counted_at)
     db.commit()
-    return _account_page(request, db, user, message="Password changed. Other sessions were logged out.")
+    done = "Password changed. Other sessions were logged out" + (
+        " and your API tokens revoked." if revoke_tokens else "."
+    )
+    return _account_page(request, db, user, message=done)
 
 
 @router.post("/account/tokens")
 def create_token(
-    request: Request, _csrf: CsrfDep, db: SessionDep, user: RequireUser, name: Field = ""
+    request: Request,
+    _csrf: CsrfDep,
+    db: SessionDep,
+    user: RequireUser,
+    name: Field = "",
+    scope: Field = tokens.READ,
 ) -> Response:
-    """Create a named API token and show its secret, once."""
+    """Create a named API token (read or write) and show its secret, once."""
     try:
-        new = tokens.create(db, user, name)
+        new = tokens.create(db, user, name, scope=scope)
     except tokens.TokenError as exc:
         db.rollback()
-        return _account_page(request, db, user, error=str(exc), status_code=400)
+        return _account_page(request, db, user, error=str(exc), status_code=exc.status)
     db.commit()
     return _account_page(request, db, user, new_token=new)
 
@@ -356,11 +371,14 @@ def delete_account(
     password: Field = "",
 ) -> Response:
     """Delete the account after the password is confirmed: sessions, tokens, votes, private lists go."""
+    limits = ratelimit.recheck_limits(settings, ratelimit.client_ip(request, settings), user.id)
+    counted_at = _spend(db, limits)
     try:
         accounts.delete_account(db, settings, user, password)
     except AccountError as exc:
         db.rollback()
         return _account_page(request, db, user, error=str(exc), status_code=400)
+    _refund(db, limits, counted_at)
     db.commit()
     request.state.user = None  # the page below is rendered logged out
     response = _message(request, "Account deleted", "Your account and its data were deleted. Goodbye.")

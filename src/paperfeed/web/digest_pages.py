@@ -10,7 +10,9 @@ from urllib.parse import urlencode, urlsplit
 from fastapi import APIRouter, BackgroundTasks, Form, HTTPException, Query, Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
+from paperfeed.config import Settings
 from paperfeed.digests import subscriptions as subs
+from paperfeed.digests.models import Subscription
 from paperfeed.digests.outbox import list_outbox, outbox_dir, read_outbox
 from paperfeed.http.csrf import CsrfDep
 from paperfeed.http.deps import SettingsDep, session_factory
@@ -64,11 +66,29 @@ def subscribe_post(
 
 @router.get("/subscribe/confirm")
 def confirm_page(request: Request, settings: SettingsDep, token: TokenQ = "") -> Response:
-    """Confirm a subscription from the link in the confirmation mail (idempotent)."""
+    """The page a confirmation link opens: a button that confirms. A GET changes nothing (mail scanners
+    fetch links, and must not complete a double opt-in for the reader)."""
+    with session_factory(request)() as session:
+        try:
+            sub = subs.subscription_for(session, settings, token, subs.CONFIRM)
+        except subs.TokenError as exc:
+            return _bad_link(request, exc)
+        if sub.status == "active":
+            return _subscribed(request, settings, sub)
+        return render(request, "subscribe_confirm.html", {"email": sub.email, "token": token})
+
+
+@router.post("/subscribe/confirm")
+def confirm_post(request: Request, settings: SettingsDep, _csrf: CsrfDep, token: TokenF = "") -> Response:
+    """Confirm a subscription from the landing page's button (idempotent)."""
     try:
         sub = subs.confirm(session_factory(request), settings, token)
     except subs.TokenError as exc:
         return _bad_link(request, exc)
+    return _subscribed(request, settings, sub)
+
+
+def _subscribed(request: Request, settings: Settings, sub: Subscription) -> Response:
     prefs = f"/preferences?token={subs.preferences_token(settings, sub)}"
     return _message(
         request,
