@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, expect
 
 import webdata
 from browserkit import free_port, served_app
@@ -102,7 +102,7 @@ def test_api_docs_render_offline(server: str, browser: Browser) -> None:
     assert response is not None
     assert "script-src 'self' 'sha256-" in response.headers["content-security-policy"]
     page.get_by_text("/api/daily_papers", exact=True).first.wait_for()
-    assert page.get_by_text("/api/papers/{paper_id}", exact=True).first.is_visible()
+    expect(page.get_by_text("/api/papers/{paper_id}", exact=True).first).to_be_visible()
     # Try an operation: "Try it out" runs the request from the page (connect-src 'self').
     page.get_by_text("/api/daily_papers", exact=True).first.click()
     page.get_by_role("button", name="Try it out").first.click()

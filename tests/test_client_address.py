@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,6 +18,7 @@ from accountkit import CSRF_FIELD, FAST_HASH, client_for, make_user, post_form
 from paperfeed.config import Settings
 from paperfeed.forwarded import client_address
 from paperfeed.mailsink import free_port
+from polling import HANG_S, wait_until
 
 ATTACKER, OWNER = "203.0.113.66", "198.51.100.20"
 
@@ -47,15 +47,13 @@ def served_by_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[s
     (server,) = servers
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
+    wait_until(lambda: server.started or not thread.is_alive(), "uvicorn did not start")
+    assert server.started, "uvicorn did not start"
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
-        thread.join(timeout=10)
+        thread.join(timeout=HANG_S)
 
 
 def test_rotating_forwarded_for_does_not_dodge_the_login_limit(

@@ -54,8 +54,7 @@ def test_subscribe_from_the_footer_confirm_and_choose(
     page.goto(link.group(0))
     assert page.locator("h1").inner_text() == "Confirm your subscription"
     page.get_by_role("button", name="Confirm my subscription").click()
-    page.wait_for_load_state()
-    assert page.locator("h1").inner_text() == "You are subscribed"
+    expect(page.locator("h1")).to_have_text("You are subscribed")
     page.get_by_role("link", name="Set your preferences").click()
     expect(page.locator("h1")).to_have_text("Digest preferences")
     page.get_by_label("Weekly, on Mondays (the previous week)").check()

@@ -26,6 +26,7 @@ from paperfeed.cli import app
 from paperfeed.config import Settings
 from paperfeed.digests.send import send_due
 from paperfeed.mailsink import free_port
+from polling import HANG_S
 from sendkit import DAY1, add_papers, add_subscribers, ledger_rows
 
 
@@ -82,11 +83,11 @@ def test_a_killed_sender_leaves_one_uncertain_digest_and_the_rest_go_once(
         cmd, env=_env(db_settings, port), stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
     try:
-        assert handler.holding.wait(60), "the sender never reached the held recipient"
+        assert handler.holding.wait(HANG_S), "the sender never reached the held recipient"
         time.sleep(0.2)
         os.kill(proc.pid, signal.SIGKILL)
     finally:
-        proc.wait(30)
+        proc.wait(HANG_S)
     statuses = Counter(r.status for r in ledger_rows(session_factory))
     assert statuses == {"sent": 2, "sending": 1, "prepared": 3}
 

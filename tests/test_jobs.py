@@ -22,6 +22,7 @@ from paperfeed.db.migrate import upgrade
 from paperfeed.jobs.queue import CronError, make_huey, parse_cron, start_consumer
 from paperfeed.jobs.tasks import register_tasks
 from paperfeed.mailsink import SmtpSink
+from polling import HANG_S
 from replay import UA, ReplayServer, Reply
 from sendkit import DAY1, add_papers, add_subscribers, by_recipient, ledger_rows, sink_settings
 
@@ -91,7 +92,7 @@ def _send_through(huey_settings: Settings, factory: sessionmaker[Session], sink:
     starter.join()
     consumer = holder[0]
     try:
-        counts = result.get(blocking=True, timeout=60)
+        counts = result.get(blocking=True, timeout=HANG_S)
     finally:
         consumer.stop(graceful=True)  # type: ignore[attr-defined]
     assert counts == {"sent": 3, "retried": 0, "failed": 0, "bounced": 0, "uncertain": 0, "skipped": 0}
@@ -137,13 +138,13 @@ def test_paperfeed_worker_consumes_enqueued_tasks(
     try:
         tasks = register_tasks(make_huey(s), s)
         result = tasks.send_period(DAY1.isoformat(), "daily")
-        counts = result.get(blocking=True, timeout=60)
+        counts = result.get(blocking=True, timeout=HANG_S)
         assert counts is not None and counts["sent"] == 3
         assert len(smtp_sink.messages) == 3
     finally:
         proc.send_signal(signal.SIGINT)
         try:
-            out, _ = proc.communicate(timeout=30)
+            out, _ = proc.communicate(timeout=HANG_S)
         except subprocess.TimeoutExpired:
             proc.kill()
             out, _ = proc.communicate()
@@ -164,7 +165,7 @@ def test_serve_runs_the_consumer_in_process_when_asked(
     with TestClient(create_app(s)) as client:  # the lifespan starts the consumer thread
         assert client.get("/").status_code == 200
         result = register_tasks(make_huey(s), s).send_period(DAY1.isoformat(), "daily")
-        counts = result.get(blocking=True, timeout=60)
+        counts = result.get(blocking=True, timeout=HANG_S)
     assert counts is not None and counts["sent"] == 3
     assert len(smtp_sink.messages) == 3
     assert not any(t.name.startswith("digest-send") for t in threading.enumerate())
