@@ -9,9 +9,10 @@ from urllib.parse import urlsplit
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from paperfeed.accounts import sessions
+from paperfeed.accounts import users as accounts
+from paperfeed.accounts.models import User
 from paperfeed.app import create_app
-from paperfeed.community import accounts, sessions
-from paperfeed.community.account_models import User
 from paperfeed.config import Settings
 from paperfeed.db.engine import make_engine, make_sessionmaker, session_scope
 from paperfeed.db.migrate import upgrade

@@ -14,9 +14,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 import webdata
+from paperfeed.accounts import sessions, tokens
+from paperfeed.accounts import users as accounts
+from paperfeed.accounts.models import User
 from paperfeed.app import create_app
-from paperfeed.community import accounts, sessions, tokens
-from paperfeed.community.account_models import User
 from paperfeed.config import Settings
 from paperfeed.db.engine import make_engine, make_sessionmaker
 from paperfeed.db.migrate import upgrade

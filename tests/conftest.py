@@ -100,7 +100,7 @@ def _rate_limit_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     Windows are fixed (900 s by default): requests that straddle a boundary start counting again and miss
     their 429, the more often the slower the machine runs the test.
     """
-    from paperfeed.community import ratelimit
+    from paperfeed.accounts import ratelimit
 
     frozen = time.time()
     monkeypatch.setattr(ratelimit, "time", SimpleNamespace(time=lambda: frozen))

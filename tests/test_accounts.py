@@ -19,8 +19,8 @@ from accountkit import (
     post_form,
     sign_in_as,
 )
-from paperfeed.community import accounts
-from paperfeed.community.account_models import User, UserSession
+from paperfeed.accounts import users as accounts
+from paperfeed.accounts.models import User, UserSession
 from paperfeed.config import Settings
 from paperfeed.db.engine import make_sessionmaker
 from paperfeed.mailsink import SmtpSink

@@ -7,8 +7,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
 from accountkit import FAST_HASH, client_for, csrf, get_user, login, make_user, post_form, sign_in_as
-from paperfeed.community import accounts
-from paperfeed.community.account_models import ApiToken, User
+from paperfeed.accounts import users as accounts
+from paperfeed.accounts.models import ApiToken, User
 from paperfeed.config import Settings
 from paperfeed.db.engine import make_sessionmaker
 from paperfeed.http.auth import (

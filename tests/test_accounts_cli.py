@@ -43,8 +43,8 @@ def test_cli_purge(settings: Settings) -> None:
 
     from sqlalchemy import func, select
 
-    from paperfeed.community import ratelimit, sessions
-    from paperfeed.community.account_models import RateLimitCounter, User, UserSession
+    from paperfeed.accounts import ratelimit, sessions
+    from paperfeed.accounts.models import RateLimitCounter, User, UserSession
     from paperfeed.db.engine import make_engine, make_sessionmaker, session_scope
 
     make_user(settings)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine, func, select
 
 from accountkit import FAST_HASH, PASSWORD, client_for, csrf, login, make_user
-from paperfeed.community.account_models import ApiToken, User, UserSession
+from paperfeed.accounts.models import ApiToken, User, UserSession
 from paperfeed.community.models import Collection, CollectionItem, Comment, Vote
 from paperfeed.config import Settings
 from paperfeed.db.engine import make_sessionmaker, session_scope

@@ -13,7 +13,7 @@ from playwright.sync_api import Browser, Page, expect
 import webdata
 from browserkit import free_port, served_app
 from communitydata import PASSWORD, Site, make_site
-from paperfeed.community import accounts
+from paperfeed.accounts import users as accounts
 from paperfeed.community.models import Vote
 from paperfeed.config import Settings
 from paperfeed.db.models import Paper

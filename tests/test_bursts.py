@@ -14,8 +14,8 @@ import webdata
 from accountkit import FAST_HASH, PASSWORD, make_user
 from burstkit import Browser, burst, served
 from communitydata import make_site
-from paperfeed.community import ratelimit
-from paperfeed.community.account_models import ApiToken
+from paperfeed.accounts import ratelimit
+from paperfeed.accounts.models import ApiToken
 from paperfeed.community.models import Comment
 from paperfeed.config import Settings
 from paperfeed.db.engine import make_engine, make_sessionmaker

@@ -12,8 +12,9 @@ from lxml import etree
 
 import webdata
 from communitydata import PASSWORD, Site, login, make_site
-from paperfeed.community import accounts, collections, exports
-from paperfeed.community.account_models import User
+from paperfeed.accounts import users as accounts
+from paperfeed.accounts.models import User
+from paperfeed.community import collections, exports
 from paperfeed.community.models import Collection, CollectionItem
 from paperfeed.config import Settings
 from paperfeed.db.models import Paper

@@ -9,8 +9,9 @@ from sqlalchemy import select
 
 import webdata
 from communitydata import PASSWORD, Site, assert_inert, login, make_site
-from paperfeed.community import accounts, comments
-from paperfeed.community.account_models import User
+from paperfeed.accounts import users as accounts
+from paperfeed.accounts.models import User
+from paperfeed.community import comments
 from paperfeed.community.models import Comment
 from paperfeed.config import Settings
 from paperfeed.db.models import Paper

@@ -10,7 +10,7 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "paperfeed"
 FRONTS = ("web", "api", "http")
-SERVICES = ("ingest", "search", "ranking", "community", "digests", "jobs", "db", "text")
+SERVICES = ("ingest", "search", "ranking", "community", "accounts", "digests", "jobs", "db", "text")
 
 
 def imports_of(path: Path) -> set[str]:
@@ -62,3 +62,24 @@ def test_the_checker_sees_a_violation(tmp_path: Path) -> None:
     sample.write_text("def f():\n    from paperfeed.web.templating import render\n", encoding="utf-8")
     assert "paperfeed.web.templating" in imports_of(sample)
     assert _package("paperfeed.web.templating") == "web"
+
+
+def _framework_imports(path: Path) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        names = [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        found += [n for n in names if n.split(".")[0] in ("fastapi", "starlette")]
+    return found
+
+
+@pytest.mark.parametrize("layer", SERVICES)
+def test_services_know_no_web_framework(layer: str) -> None:
+    # Requests, cookies and status codes belong to http/: a service raises a UserError instead.
+    bad = {
+        str(p.relative_to(SRC)): _framework_imports(p)
+        for p in (SRC / layer).rglob("*.py")
+        if _framework_imports(p)
+    }
+    assert bad == {}

@@ -7,8 +7,8 @@ import threading
 from sqlalchemy import Engine, func, select
 
 from accountkit import FAST_HASH, PASSWORD, client_for, login, make_user, post_form
-from paperfeed.community import ratelimit
-from paperfeed.community.account_models import RateLimitCounter
+from paperfeed.accounts import ratelimit
+from paperfeed.accounts.models import RateLimitCounter
 from paperfeed.config import Settings
 from paperfeed.db.engine import make_engine, make_sessionmaker, session_scope
 

@@ -19,8 +19,9 @@ from accountkit import (
     make_user,
     post_form,
 )
-from paperfeed.community import accounts, sessions
-from paperfeed.community.account_models import User, UserSession
+from paperfeed.accounts import sessions
+from paperfeed.accounts import users as accounts
+from paperfeed.accounts.models import User, UserSession
 from paperfeed.config import Settings
 from paperfeed.db.engine import make_sessionmaker
 from paperfeed.http.auth import safe_next

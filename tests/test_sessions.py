@@ -8,10 +8,11 @@ from sqlalchemy import Engine, select
 from starlette.responses import Response
 
 from accountkit import FAST_HASH, client_for, login, make_user, post_form
-from paperfeed.community import sessions
-from paperfeed.community.account_models import User, UserSession
+from paperfeed.accounts import sessions
+from paperfeed.accounts.models import User, UserSession
 from paperfeed.config import Settings
 from paperfeed.db.engine import make_sessionmaker, session_scope
+from paperfeed.http import session as http_session
 
 
 def test_only_the_hash_of_the_id_is_stored(db_settings: Settings, engine: Engine) -> None:
@@ -36,7 +37,9 @@ def test_cookie_flags(settings: Settings) -> None:
     assert "secure" not in flags  # plain http: a Secure cookie would never come back
     # Behind https the cookie is Secure (set_cookie is what the login route calls).
     response = Response()
-    sessions.set_cookie(response, s.model_copy(update={"base_url": "https://papers.example.org"}), "x" * 43)
+    http_session.set_cookie(
+        response, s.model_copy(update={"base_url": "https://papers.example.org"}), "x" * 43
+    )
     cookie = response.headers["set-cookie"]
     assert "secure" in {part.strip().lower() for part in cookie.split(";")}
     assert f"Max-Age={int(s.session_absolute_hours * 3600)}" in cookie

@@ -190,7 +190,7 @@ def test_submit_page(site: Site, replay_server: ReplayServer) -> None:
 
     api = site.client()
     with site.factory() as s:
-        from paperfeed.community.account_models import User
+        from paperfeed.accounts.models import User
 
         uid = s.scalars(select(User.id).where(User.username == "alice")).one()
     auth = {"Authorization": f"Bearer {site.api_token(uid)}"}

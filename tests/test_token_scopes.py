@@ -11,8 +11,8 @@ from sqlalchemy import Engine, insert, select
 import webdata
 from accountkit import FAST_HASH, PASSWORD, client_for, csrf, login, make_user
 from communitydata import make_site
-from paperfeed.community import accounts
-from paperfeed.community.account_models import ApiToken, User
+from paperfeed.accounts import users as accounts
+from paperfeed.accounts.models import ApiToken, User
 from paperfeed.config import Settings
 from paperfeed.db.engine import make_sessionmaker
 from paperfeed.db.migrate import downgrade, upgrade

@@ -15,12 +15,12 @@ from paperfeed.api.community_routes import router as api_community_router
 from paperfeed.api.routes import router as api_router
 from paperfeed.api.search_routes import router as api_search_router
 from paperfeed.api.trending_routes import router as api_trending_router
-from paperfeed.community.sessions import LoginSessionMiddleware
 from paperfeed.config import Settings
 from paperfeed.db.engine import make_engine, make_sessionmaker
 from paperfeed.http.csrf import CsrfCookieMiddleware
 from paperfeed.http.errors import install_error_handlers
 from paperfeed.http.headers import SecurityHeadersMiddleware
+from paperfeed.http.session import LoginSessionMiddleware
 from paperfeed.jobs.queue import start_in_process
 from paperfeed.search.maintainer import start_for_app
 from paperfeed.search.service import create_search_service
@@ -72,7 +72,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.search = create_search_service(settings, app.state.sessionmaker)
 
     app.add_middleware(CsrfCookieMiddleware, secure=settings.base_url.startswith("https://"))
-    # Sets request.state.user for every request (pages, API, error pages): see community/sessions.py.
+    # Sets request.state.user for every request (pages, API, error pages): see http/session.py.
     app.add_middleware(LoginSessionMiddleware)
     # Outermost, so every answer (pages, API, feeds, static files, error pages, /docs) gets nosniff.
     app.add_middleware(SecurityHeadersMiddleware, docs_path="/docs")

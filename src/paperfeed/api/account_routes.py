@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
-from paperfeed.community import tokens
+from paperfeed.accounts import flows, tokens
+from paperfeed.errors import NotFound
 from paperfeed.http.auth import ApiSessionUser, ApiUser
-from paperfeed.http.deps import DbId, SessionDep
+from paperfeed.http.deps import DbId, FactoryDep, SessionDep
 
 router = APIRouter(prefix="/api", tags=["accounts"])
 
@@ -82,22 +83,22 @@ def list_tokens(user: ApiUser, db: SessionDep) -> list[TokenInfo]:
 
 
 @router.post("/tokens", status_code=201)
-def create_token(body: NewTokenIn, user: ApiSessionUser, db: SessionDep, response: Response) -> NewTokenOut:
+def create_token(
+    body: NewTokenIn, user: ApiSessionUser, factory: FactoryDep, response: Response
+) -> NewTokenOut:
     """Create a named token (from a signed-in browser session only); its secret is in this answer only."""
     response.headers["Cache-Control"] = "no-store"  # the secret must not sit in any cache
     try:
-        new = tokens.create(db, user, body.name, scope=body.scope)
+        new = flows.create_token(factory, user, body.name, scope=body.scope)
     except tokens.TokenError as exc:
-        db.rollback()
-        raise HTTPException(exc.status, str(exc), headers={"Cache-Control": "no-store"}) from None
-    db.commit()
+        exc.headers = {"Cache-Control": "no-store"}
+        raise
     return NewTokenOut(id=new.id, name=new.name, scope=new.scope, token=new.secret)
 
 
 @router.delete("/tokens/{token_id}", status_code=204)
-def revoke_token(token_id: DbId, user: ApiUser, db: SessionDep) -> Response:
+def revoke_token(token_id: DbId, user: ApiUser, factory: FactoryDep) -> Response:
     """Revoke one of the caller's tokens (404 when there is no such token of theirs)."""
-    if not tokens.revoke(db, user.id, token_id):
-        raise HTTPException(404, "no such token")
-    db.commit()
+    if not flows.revoke_token(factory, user.id, token_id):
+        raise NotFound("no such token")
     return Response(status_code=204)

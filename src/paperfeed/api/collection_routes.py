@@ -10,9 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
+from paperfeed.accounts.models import User
 from paperfeed.api.schemas import ErrorOut
 from paperfeed.community import collections, exports
-from paperfeed.community.account_models import User
 from paperfeed.community.models import Collection
 from paperfeed.errors import NotFound
 from paperfeed.http.auth import ApiUser, CurrentUser

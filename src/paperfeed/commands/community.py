@@ -10,10 +10,10 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
 
+from paperfeed.accounts import flows
+from paperfeed.accounts import users as accounts
+from paperfeed.accounts.models import User
 from paperfeed.commands.common import DbOpt, console, ready, settings_for
-from paperfeed.community import accounts, ratelimit, sessions
-from paperfeed.community.account_models import User
-from paperfeed.db.engine import session_scope
 
 user_app = typer.Typer(
     help="Accounts: create moderators, promote users, list accounts.", no_args_is_help=True
@@ -41,17 +41,16 @@ def create_moderator(
     factory = ready(settings)
     password = _read_password(password_stdin)
     try:
-        with session_scope(factory) as session:
-            user = accounts.create_user(
-                session,
-                settings,
-                email=email,
-                username=username,
-                password=password,
-                role="moderator",
-                verified=True,
-            )
-            name = user.username
+        user = flows.create_account(
+            factory,
+            settings,
+            email=email,
+            username=username,
+            password=password,
+            role="moderator",
+            verified=True,
+        )
+        name = user.username
     except accounts.AccountError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None
@@ -69,13 +68,11 @@ def promote(
     """Make an existing account a moderator (or, with --demote, an ordinary user)."""
     factory = ready(settings_for(db))
     role = "user" if demote else "moderator"
-    with session_scope(factory) as session:
-        user = session.scalars(select(User).where(User.email == email.strip().lower())).first()
-        if user is None:
-            console.print(f"[red]error:[/red] no account with the email {email.strip().lower()}")
-            raise typer.Exit(1)
-        user.role = role
-        name = user.username
+    try:
+        name = flows.set_role(factory, email, role).username
+    except accounts.AccountError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
     console.print(f"{name} is now a {role}")
 
 
@@ -104,9 +101,7 @@ def purge(db: DbOpt = None) -> None:
     """Delete expired login sessions and finished rate-limit windows (safe to run from cron)."""
     settings = settings_for(db)
     factory = ready(settings)
-    with session_scope(factory) as session:
-        gone = sessions.purge_expired(session, settings)
-        windows = ratelimit.purge(session, older_than_s=2 * settings.rate_limit_window_s)
+    gone, windows = flows.purge_expired(factory, settings)
     console.print(
         f"deleted {gone} expired session{'s' if gone != 1 else ''} and {windows} rate-limit window(s)"
     )

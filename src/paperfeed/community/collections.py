@@ -16,7 +16,7 @@ from sqlalchemy import delete, func, insert, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from paperfeed.community.account_models import User
+from paperfeed.accounts.models import User
 from paperfeed.community.models import Collection, CollectionItem
 from paperfeed.db.models import Paper, PaperAuthor
 from paperfeed.errors import Conflict, NotFound, UserError

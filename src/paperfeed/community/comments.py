@@ -16,8 +16,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from paperfeed import feed
+from paperfeed.accounts.models import User
 from paperfeed.community import quotas
-from paperfeed.community.account_models import User
 from paperfeed.community.markdown import render_markdown
 from paperfeed.community.models import Comment
 from paperfeed.config import Settings

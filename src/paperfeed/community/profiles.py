@@ -8,7 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from paperfeed.community.account_models import User
+from paperfeed.accounts.models import User
 from paperfeed.community.collections import Summary, user_collections
 from paperfeed.community.models import Comment, Vote
 from paperfeed.community.submissions import SOURCE

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from paperfeed.community import ratelimit
+from paperfeed.accounts import ratelimit
 from paperfeed.config import Settings
 
 __all__ = ["spend"]

@@ -24,8 +24,8 @@ from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from paperfeed.community import tokens
-from paperfeed.community.account_models import User
+from paperfeed.accounts import tokens
+from paperfeed.accounts.models import User
 from paperfeed.http.csrf import require_csrf
 from paperfeed.http.errors import is_api
 

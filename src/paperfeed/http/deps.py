@@ -12,6 +12,7 @@ from paperfeed import feed
 from paperfeed.config import Settings
 from paperfeed.db.models import Paper
 from paperfeed.errors import NotFound
+from paperfeed.forwarded import client_address
 from paperfeed.search.service import SearchService
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "SearchDep",
     "SessionDep",
     "SettingsDep",
+    "client_ip",
     "find_paper",
     "get_search",
     "get_session",
@@ -53,6 +55,13 @@ def get_session(request: Request) -> Iterator[Session]:
     """A read session for one request, closed when the response is done."""
     with session_factory(request)() as session:
         yield session
+
+
+def client_ip(request: Request, settings: Settings) -> str:
+    """The client's address: the TCP peer, or what our trusted proxies say in X-Forwarded-For."""
+    peer = request.client.host if request.client else None
+    forwarded = request.headers.getlist("x-forwarded-for")
+    return client_address(peer, forwarded, settings.trusted_proxies, trust_peer=settings.trust_proxy)
 
 
 def get_search(request: Request) -> SearchService:

@@ -9,15 +9,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Form, HTTPException, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Form, Query, Request
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.responses import RedirectResponse, Response
 
-from paperfeed.community import accounts, ratelimit, sessions, tokens
-from paperfeed.community.account_models import User
-from paperfeed.community.accounts import AccountError
+from paperfeed.accounts import flows, tokens
+from paperfeed.accounts import users as accounts
+from paperfeed.accounts.models import User
+from paperfeed.accounts.users import AccountError
+from paperfeed.errors import Forbidden
+from paperfeed.http import session as http_session
 from paperfeed.http.auth import CurrentUser, RequireUser, safe_next
 from paperfeed.http.csrf import CsrfDep
-from paperfeed.http.deps import DbId, SessionDep, SettingsDep
+from paperfeed.http.deps import DbId, FactoryDep, SettingsDep, client_ip
 from paperfeed.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -33,31 +37,6 @@ RESET_SENT = "If an account uses that address, a link to choose a new password i
 # One message for a wrong password and an unconfirmed address: which one it is would tell whoever signed
 # up with someone else's address that it was unknown.
 WRONG_LOGIN = "Wrong email or password, or the address is not confirmed yet (open the link we mailed you)."
-
-
-def _email_key(email: str) -> str:
-    """The address as rate-limit keys see it (normalised when valid)."""
-    try:
-        return accounts.normalize_email(email)
-    except AccountError:
-        return email.strip().lower()[:320]
-
-
-def _spend(db: SessionDep, limits: list[ratelimit.Limit]) -> float:
-    """Count this request against the limits and commit, before any work (429 when one is used up)."""
-    try:
-        now = ratelimit.spend(db, limits)
-    except ratelimit.RateLimited as exc:
-        db.rollback()
-        raise ratelimit.too_many(exc) from None
-    db.commit()  # now: a concurrent request of the same burst sees this hit before it does any work
-    return now
-
-
-def _refund(db: SessionDep, limits: list[ratelimit.Limit], counted_at: float) -> None:
-    """Take back the hits of a re-check that succeeded: these limits count failures."""
-    for lim in limits:
-        ratelimit.refund(db, lim, now=counted_at)
 
 
 def _message(request: Request, title: str, message: str, *, status_code: int = 200) -> Response:
@@ -80,7 +59,7 @@ def signup_form(request: Request, settings: SettingsDep) -> Response:
 def signup(
     request: Request,
     _csrf: CsrfDep,
-    db: SessionDep,
+    factory: FactoryDep,
     settings: SettingsDep,
     background: BackgroundTasks,
     email: Field = "",
@@ -89,17 +68,19 @@ def signup(
 ) -> Response:
     """Create an account and mail a verification link; the same answer whether the email is known or not."""
     if not settings.registration_open:
-        raise HTTPException(403, "registration is closed on this site")
-    ip = ratelimit.client_ip(request, settings)
+        raise Forbidden("registration is closed on this site")
     try:
-        form = accounts.check_sign_up(email=email, username=username, password=password)
-        _spend(db, list(ratelimit.mail_limits(settings, ip, form.email)))  # a valid form counts
-        result = accounts.sign_up(db, settings, email=email, username=username, password=password)
-    except AccountError as exc:
-        db.rollback()
+        result = flows.sign_up(
+            factory,
+            settings,
+            ip=client_ip(request, settings),
+            email=email,
+            username=username,
+            password=password,
+        )
+    except AccountError as exc:  # the form again, with what the user typed
         ctx = {"error": str(exc), "email": email[:320], "username": username[:64], "open": True}
         return render(request, "signup.html", ctx, status_code=400)
-    db.commit()
     user = result.user
     if result.kind == "created" or user.email_verified_at is None:
         background.add_task(accounts.send_verification, settings, user)
@@ -116,17 +97,15 @@ def verify_form(request: Request, token: Annotated[str, Query(max_length=1000)] 
 
 @router.post("/verify")
 def verify(
-    request: Request, _csrf: CsrfDep, db: SessionDep, settings: SettingsDep, token: Field = ""
+    request: Request, _csrf: CsrfDep, factory: FactoryDep, settings: SettingsDep, token: Field = ""
 ) -> Response:
     """Confirm the address in a verification token."""
     try:
-        accounts.verify_email(db, settings, token)
+        flows.verify_email(factory, settings, token)
     except AccountError as exc:
-        db.rollback()
         return render(
             request, "verify.html", {"state": "error", "message": str(exc), "token": ""}, status_code=400
         )
-    db.commit()
     return render(request, "verify.html", {"state": "done", "message": "", "token": ""})
 
 
@@ -134,17 +113,16 @@ def verify(
 def resend_verification(
     request: Request,
     _csrf: CsrfDep,
-    db: SessionDep,
+    factory: FactoryDep,
     settings: SettingsDep,
     user: CurrentUser,
     background: BackgroundTasks,
     email: Field = "",
 ) -> Response:
     """Mail a new verification link (to the signed-in user, or to the address given); same answer always."""
-    address = user.email if user is not None else _email_key(email)
-    _spend(db, list(ratelimit.mail_limits(settings, ratelimit.client_ip(request, settings), address)))
-    target = accounts.by_email(db, address)
-    if target is not None and target.email_verified_at is None:
+    address = user.email if user is not None else flows.email_key(email)
+    target = flows.resend_verification(factory, settings, ip=client_ip(request, settings), address=address)
+    if target is not None:
         background.add_task(accounts.send_verification, settings, target)
     return render(request, "verify.html", {"state": "sent", "message": SENT, "token": ""})
 
@@ -162,44 +140,37 @@ def login_form(request: Request, next: NextQ = None) -> Response:
 def login(
     request: Request,
     _csrf: CsrfDep,
-    db: SessionDep,
+    factory: FactoryDep,
     settings: SettingsDep,
     email: Field = "",
     password: Field = "",
     next: Field = "/",
 ) -> Response:
     """Check the password and start a new session (a new id: a planted one is never adopted)."""
-    ip = ratelimit.client_ip(request, settings)
-    per_ip, account_ip, account = ratelimit.login_limits(settings, ip, _email_key(email))
-    # Counted as a failure before the password is checked; a success takes its hits back below.
-    counted_at = _spend(db, [per_ip, account_ip, account])
-    user = accounts.authenticate(db, settings, email, password)
-    if user is None:
-        db.rollback()
+    done = flows.log_in(
+        factory,
+        settings,
+        ip=client_ip(request, settings),
+        email=email,
+        password=password,
+        old_session=getattr(request.state, "session_id", None),
+    )
+    if done is None:
         ctx = {"error": WRONG_LOGIN, "email": "", "next": safe_next(next)}
         return render(request, "login.html", ctx, status_code=400)
-    ratelimit.reset(db, account_ip)  # this account from this address: the owner is back
-    _refund(db, [per_ip, account], counted_at)  # only failures count against these
-    old = getattr(request.state, "session_id", None)
-    if old:
-        sessions.delete_one(db, old)
-    sessions.purge_expired(db, settings, user_id=user.id)  # sessions this user abandoned long ago
-    raw = sessions.create(db, user)
-    db.commit()
     response = RedirectResponse(safe_next(next), status_code=303)
-    sessions.set_cookie(response, settings, raw)
+    http_session.set_cookie(response, settings, done.session_id)
     return response
 
 
 @router.post("/logout")
-def logout(request: Request, _csrf: CsrfDep, db: SessionDep, settings: SettingsDep) -> Response:
+def logout(request: Request, _csrf: CsrfDep, factory: FactoryDep, settings: SettingsDep) -> Response:
     """End this session (the row is deleted, so a copied cookie stops working too)."""
-    raw = getattr(request.state, "session_id", None) or sessions.cookie_value(request.scope)
-    if raw:
-        sessions.delete_one(db, raw)
-        db.commit()
+    flows.log_out(
+        factory, getattr(request.state, "session_id", None) or http_session.cookie_value(request.scope)
+    )
     response = RedirectResponse("/", status_code=303)
-    sessions.clear_cookie(response, settings)
+    http_session.clear_cookie(response, settings)
     return response
 
 
@@ -216,15 +187,14 @@ def reset_form(request: Request) -> Response:
 def reset_request(
     request: Request,
     _csrf: CsrfDep,
-    db: SessionDep,
+    factory: FactoryDep,
     settings: SettingsDep,
     background: BackgroundTasks,
     email: Field = "",
 ) -> Response:
     """Mail a reset link when the address has an account; the same answer when it has none."""
-    address = _email_key(email)
-    _spend(db, list(ratelimit.mail_limits(settings, ratelimit.client_ip(request, settings), address)))
-    user = accounts.by_email(db, address)
+    address = flows.email_key(email)
+    user = flows.request_reset(factory, settings, ip=client_ip(request, settings), address=address)
     if user is not None:
         background.add_task(accounts.send_reset, settings, user)
     return render(request, "reset.html", {"sent": True, "error": None})
@@ -233,13 +203,13 @@ def reset_request(
 @router.get("/reset/confirm")
 def reset_confirm_form(
     request: Request,
-    db: SessionDep,
+    factory: FactoryDep,
     settings: SettingsDep,
     token: Annotated[str, Query(max_length=1000)] = "",
 ) -> Response:
     """The page a reset link opens: a form for the new password (or why the link is dead)."""
     try:
-        accounts.user_for_reset(db, settings, token)
+        flows.check_reset(factory, settings, token)
     except AccountError as exc:
         return render(
             request, "reset_confirm.html", {"token": "", "error": str(exc), "done": False}, status_code=400
@@ -251,24 +221,22 @@ def reset_confirm_form(
 def reset_confirm(
     request: Request,
     _csrf: CsrfDep,
-    db: SessionDep,
+    factory: FactoryDep,
     settings: SettingsDep,
     token: Field = "",
     password: Field = "",
 ) -> Response:
     """Set the new password; every session of the account ends and the link stops working."""
     try:
-        accounts.user_for_reset(db, settings, token)
+        flows.check_reset(factory, settings, token)
     except AccountError as exc:  # a dead link: no form, a way to ask for a new one
         ctx = {"token": "", "error": str(exc), "done": False}
         return render(request, "reset_confirm.html", ctx, status_code=400)
     try:
-        accounts.reset_password(db, settings, token, password)
+        flows.reset_password(factory, settings, token, password)
     except AccountError as exc:  # a bad password: the form again, the link still good
-        db.rollback()
         ctx = {"token": token, "error": str(exc), "done": False}
         return render(request, "reset_confirm.html", ctx, status_code=400)
-    db.commit()
     return render(request, "reset_confirm.html", {"token": "", "error": None, "done": True})
 
 
@@ -277,7 +245,7 @@ def reset_confirm(
 
 def _account_page(
     request: Request,
-    db: SessionDep,
+    factory: sessionmaker[Session],
     user: User,
     *,
     message: str | None = None,
@@ -285,10 +253,12 @@ def _account_page(
     new_token: tokens.NewToken | None = None,
     status_code: int = 200,
 ) -> Response:
-    fresh = db.get(User, user.id) or user
+    with factory() as db:
+        fresh = db.get(User, user.id) or user
+        mine = tokens.list_for(db, user.id)
     ctx = {
         "user": fresh,
-        "tokens": tokens.list_for(db, user.id),
+        "tokens": mine,
         "message": message,
         "error": error,
         "new_token": new_token,
@@ -299,16 +269,16 @@ def _account_page(
 
 
 @router.get("/account")
-def account(request: Request, db: SessionDep, user: RequireUser) -> Response:
+def account(request: Request, factory: FactoryDep, user: RequireUser) -> Response:
     """Settings: password, API tokens, account deletion."""
-    return _account_page(request, db, user)
+    return _account_page(request, factory, user)
 
 
 @router.post("/account/password")
 def change_password(
     request: Request,
     _csrf: CsrfDep,
-    db: SessionDep,
+    factory: FactoryDep,
     settings: SettingsDep,
     user: RequireUser,
     current: Field = "",
@@ -316,48 +286,46 @@ def change_password(
     revoke_tokens: Field = "",
 ) -> Response:
     """Change the password (the current one is required); other sessions end, API tokens on request."""
-    keep = getattr(request.state, "session_id", None)
-    limits = ratelimit.recheck_limits(settings, ratelimit.client_ip(request, settings), user.id)
-    counted_at = _spend(db, limits)  # a wrong current password counts like a failed login
     try:
-        accounts.change_password(
-            db, settings, user, current, password, keep_session=keep, revoke_tokens=bool(revoke_tokens)
+        flows.change_password(
+            factory,
+            settings,
+            user,
+            ip=client_ip(request, settings),
+            current=current,
+            password=password,
+            keep_session=getattr(request.state, "session_id", None),
+            revoke_tokens=bool(revoke_tokens),
         )
     except AccountError as exc:
-        db.rollback()
-        return _account_page(request, db, user, error=str(exc), status_code=400)
-    _refund(db, limits, counted_at)
-    db.commit()
+        return _account_page(request, factory, user, error=str(exc), status_code=400)
     done = "Password changed. Other sessions were logged out" + (
         " and your API tokens revoked." if revoke_tokens else "."
     )
-    return _account_page(request, db, user, message=done)
+    return _account_page(request, factory, user, message=done)
 
 
 @router.post("/account/tokens")
 def create_token(
     request: Request,
     _csrf: CsrfDep,
-    db: SessionDep,
+    factory: FactoryDep,
     user: RequireUser,
     name: Field = "",
     scope: Field = tokens.READ,
 ) -> Response:
     """Create a named API token (read or write) and show its secret, once."""
     try:
-        new = tokens.create(db, user, name, scope=scope)
+        new = flows.create_token(factory, user, name, scope=scope)
     except tokens.TokenError as exc:
-        db.rollback()
-        return _account_page(request, db, user, error=str(exc), status_code=exc.status)
-    db.commit()
-    return _account_page(request, db, user, new_token=new)
+        return _account_page(request, factory, user, error=str(exc), status_code=exc.status)
+    return _account_page(request, factory, user, new_token=new)
 
 
 @router.post("/account/tokens/{token_id}/revoke")
-def revoke_token(token_id: DbId, _csrf: CsrfDep, db: SessionDep, user: RequireUser) -> Response:
+def revoke_token(token_id: DbId, _csrf: CsrfDep, factory: FactoryDep, user: RequireUser) -> Response:
     """Revoke one of the user's API tokens."""
-    tokens.revoke(db, user.id, token_id)
-    db.commit()
+    flows.revoke_token(factory, user.id, token_id)
     return RedirectResponse("/account", status_code=303)
 
 
@@ -365,22 +333,17 @@ def revoke_token(token_id: DbId, _csrf: CsrfDep, db: SessionDep, user: RequireUs
 def delete_account(
     request: Request,
     _csrf: CsrfDep,
-    db: SessionDep,
+    factory: FactoryDep,
     settings: SettingsDep,
     user: RequireUser,
     password: Field = "",
 ) -> Response:
     """Delete the account after the password is confirmed: sessions, tokens, votes, private lists go."""
-    limits = ratelimit.recheck_limits(settings, ratelimit.client_ip(request, settings), user.id)
-    counted_at = _spend(db, limits)
     try:
-        accounts.delete_account(db, settings, user, password)
+        flows.delete_account(factory, settings, user, ip=client_ip(request, settings), password=password)
     except AccountError as exc:
-        db.rollback()
-        return _account_page(request, db, user, error=str(exc), status_code=400)
-    _refund(db, limits, counted_at)
-    db.commit()
+        return _account_page(request, factory, user, error=str(exc), status_code=400)
     request.state.user = None  # the page below is rendered logged out
     response = _message(request, "Account deleted", "Your account and its data were deleted. Goodbye.")
-    sessions.clear_cookie(response, settings)
+    http_session.clear_cookie(response, settings)
     return response

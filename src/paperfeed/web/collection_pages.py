@@ -12,8 +12,8 @@ from fastapi import APIRouter, Form, Request
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
+from paperfeed.accounts.models import User
 from paperfeed.community import collections, exports
-from paperfeed.community.account_models import User
 from paperfeed.community.models import Collection
 from paperfeed.errors import NotFound
 from paperfeed.http.auth import CurrentUser, RequireUser, safe_next

@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from paperfeed import feed
+from paperfeed.accounts.models import User
 from paperfeed.community import collections, comments, profiles, quotas, submissions, votes
-from paperfeed.community.account_models import User
 from paperfeed.db.models import Paper
 from paperfeed.errors import UserError
 from paperfeed.http.auth import CurrentUser, RequireUser, RequireVerifiedUser, safe_next

@@ -25,8 +25,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from paperfeed import signing
-from paperfeed.community import sessions, tokens
-from paperfeed.community.account_models import User, UsernameHold
+from paperfeed.accounts import sessions, tokens
+from paperfeed.accounts.models import User, UsernameHold
 from paperfeed.community.models import Vote
 from paperfeed.config import Settings
 from paperfeed.db.models import Paper

@@ -22,15 +22,13 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from fastapi import HTTPException, Request
 from sqlalchemy import Table, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
-from paperfeed.community.account_models import RateLimitCounter
+from paperfeed.accounts.models import RateLimitCounter
 from paperfeed.config import Settings
 from paperfeed.errors import TooManyRequests
-from paperfeed.forwarded import client_address
 
 COUNTERS: Table = RateLimitCounter.__table__  # type: ignore[assignment]
 
@@ -140,13 +138,6 @@ def purge(db: Session, *, older_than_s: int, now: float | None = None) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def client_ip(request: Request, settings: Settings) -> str:
-    """The client's address: the TCP peer, or what our trusted proxies say in X-Forwarded-For."""
-    peer = request.client.host if request.client else None
-    forwarded = request.headers.getlist("x-forwarded-for")
-    return client_address(peer, forwarded, settings.trusted_proxies, trust_peer=settings.trust_proxy)
-
-
 def login_limits(settings: Settings, ip: str, email: str) -> tuple[Limit, Limit, Limit]:
     """(per IP, per account from this IP, per account from anywhere) limits on failed logins."""
     w = settings.rate_limit_window_s
@@ -176,14 +167,4 @@ def mail_limits(settings: Settings, ip: str, email: str) -> tuple[Limit, Limit]:
     return (
         Limit(f"mail:ip:{ip}", settings.signup_limit_ip, w),
         Limit(f"mail:to:{email}", settings.signup_limit_email, w),
-    )
-
-
-def too_many(exc: RateLimited) -> HTTPException:
-    """The 429 answer for a RateLimited, with Retry-After."""
-    minutes = max(1, math.ceil(exc.retry_after / 60))
-    return HTTPException(
-        429,
-        f"too many attempts; try again in {minutes} minute{'s' if minutes != 1 else ''}",
-        headers={"Retry-After": str(exc.retry_after)},
     )

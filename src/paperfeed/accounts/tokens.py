@@ -15,8 +15,8 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from paperfeed.community.account_models import ApiToken, User
-from paperfeed.community.sessions import hash_id
+from paperfeed.accounts.models import ApiToken, User
+from paperfeed.accounts.sessions import hash_id
 from paperfeed.errors import UserError
 from paperfeed.timeutil import as_utc
 
