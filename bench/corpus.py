@@ -8,8 +8,10 @@ same on every run and every machine:
   the others drawn from real abstracts of the same primary category;
 - authors from a third real paper, categories and listing date from the title donor, no comment;
 - id: an arXiv-style id from 2015-01 to 2024-12 (the real records are 2025-03 to 2026-07, so none collide).
-Vectors for papers without a real embedding: L2-normalise(0.6 * v_a + 0.4 * v_b + noise), v_a and v_b real
-vectors of two embedded papers of the same primary category ("mixed pairs plus noise").
+Vectors of grown papers (bench/search_vectors.py): a blend of the real embeddings of the papers its text
+came from: its title donor (title head and first sentence), its second-title donor, and the mean of its
+sentence donors (Grower.plan names them all), with weights fitted on real embeddings of a sample of grown
+papers (fit_blend), normalised (blend).
 """
 
 from __future__ import annotations
@@ -106,21 +108,27 @@ class Grower:
         """Synthetic paper i, as a JSON-lines object in the real dump's shape."""
         return self.paper_with_donors(i)[0]
 
+    def plan(self, i: int) -> tuple[int, int, int, list[tuple[int, int]]]:
+        """(title donor, second-title donor, author donor, [(sentence donor, sentence index), ...]) of
+        synthetic paper i: its abstract is the title donor's first sentence, then those sentences."""
+        a, b, c, rng = self.donors(i)
+        pool = self.by_category[_primary(self.records[a])]
+        count = min(max(len(self.sentences[a]), 3), 12)
+        picks: list[tuple[int, int]] = []
+        while len(picks) < count - 1:
+            donor = pool[rng.randrange(len(pool))]
+            picks.append((donor, rng.randrange(len(self.sentences[donor]))))
+        return a, b, c, picks
+
     def paper_with_donors(self, i: int) -> tuple[dict[str, Any], int, int]:
         """(synthetic paper i, its title/category donor, its author donor): indexes into the real records."""
-        a, b, c, rng = self.donors(i)
+        a, b, c, picks = self.plan(i)
         ra, rb, rc = self.records[a], self.records[b], self.records[c]
         head, _ = _halves(str(ra["title"]))
         _, tail = _halves(str(rb["title"]))
         sep = ": " if ":" in str(ra["title"]) and tail else " "
         title = f"{head}{sep}{tail}".strip() if tail else head
-        pool = self.by_category[_primary(ra)]
-        count = min(max(len(self.sentences[a]), 3), 12)
-        parts = [self.sentences[a][0]]
-        while len(parts) < count:
-            donor = pool[rng.randrange(len(pool))]
-            sents = self.sentences[donor]
-            parts.append(sents[rng.randrange(len(sents))])
+        parts = [self.sentences[a][0]] + [self.sentences[d][k] for d, k in picks]
         obj = {
             "id": synthetic_id(i),
             "title": title,
@@ -158,47 +166,19 @@ def write_jsonl_gz(objs: Iterable[dict[str, Any]], path: Path) -> int:
     return n
 
 
-def derive_vectors(
-    categories: Sequence[str],
-    real_rows: dict[int, np.ndarray],
-    *,
-    seed: int = 1,
-    noise: float = 0.25,
-    chunk: int = 65_536,
-) -> Iterator[tuple[int, np.ndarray]]:
-    """(first row, float32 block) for every row: the real vector where there is one, else a derived one.
+def blend(parts: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Unit vectors normalise(sum_j weights[j] * parts[:, j]) of parts shaped (papers, sources, dim)."""
+    out = np.einsum("nsd,s->nd", np.asarray(parts, dtype=np.float32), np.asarray(weights, dtype=np.float32))
+    out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+    return out
 
-    `categories[n]` is the primary category of row n; `real_rows` maps row -> real unit vector. A derived
-    vector mixes two real vectors of the same category (any category when it has fewer than two) plus
-    Gaussian noise, then is L2-normalised: near its donors, as a paper is near the ones it borrows from.
-    """
-    if len(real_rows) < 2:
-        raise ValueError("need at least two real vectors")
-    dim = len(next(iter(real_rows.values())))
-    rows = sorted(real_rows)
-    bank = np.stack([real_rows[r] for r in rows]).astype(np.float32)
-    by_cat: dict[str, list[int]] = defaultdict(list)
-    for k, r in enumerate(rows):
-        by_cat[categories[r]].append(k)
-    everything = np.arange(len(rows))
-    pools = {c: np.array(v) if len(v) >= 2 else everything for c, v in by_cat.items()}
-    rng = np.random.default_rng(seed)
-    for first in range(0, len(categories), chunk):
-        last = min(first + chunk, len(categories))
-        block = np.empty((last - first, dim), dtype=np.float32)
-        picks = rng.random((last - first, 2))
-        noise_block = rng.standard_normal((last - first, dim), dtype=np.float32) * (noise / np.sqrt(dim))
-        for n in range(first, last):
-            if n in real_rows:
-                block[n - first] = real_rows[n]
-                continue
-            pool = pools.get(categories[n], everything)
-            a = pool[int(picks[n - first, 0] * len(pool))]
-            b = pool[int(picks[n - first, 1] * len(pool))]
-            block[n - first] = 0.6 * bank[a] + 0.4 * bank[b] + noise_block[n - first]
-        norms = np.linalg.norm(block, axis=1, keepdims=True)
-        block /= np.maximum(norms, 1e-12)
-        yield first, block
+
+def fit_blend(parts: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """The weights w minimising sum_i |targets[i] - sum_j w_j parts[i, j]|^2 (least squares)."""
+    parts = np.asarray(parts, dtype=np.float64)
+    gram = np.einsum("nsd,ntd->st", parts, parts)
+    rhs = np.einsum("nsd,nd->s", parts, np.asarray(targets, dtype=np.float64))
+    return np.linalg.solve(gram, rhs)
 
 
 def text_hash(texts: Iterable[str]) -> str:
@@ -223,13 +203,18 @@ def extend_database(
     Much cheaper than the ingest pipeline at 1M papers on a shared 2-core machine: rows go in with
     executemany, and each grown paper copies its byline rows (existing author ids) from its author donor
     and its category rows from its title donor, in SQL. No code links or daily-feed submissions: search
-    does not need them. Returns the papers added.
+    does not need them. The table `bench_grown` (paper id, title donor's paper id, author donor's paper id)
+    stays in the database: the benchmark derives a grown paper's vector from its title donor's. Returns the
+    papers added.
     """
     key_to_id = dict(conn.execute("SELECT key, id FROM papers"))
     real_ids = [key_to_id.get(_canonical(str(r["id"]))) for r in real]
     grower = Grower(real, seed=seed)
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-    conn.execute("CREATE TEMP TABLE grown (paper_id INTEGER, cat_donor INTEGER, author_donor INTEGER)")
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS bench_grown "
+        "(paper_id INTEGER PRIMARY KEY, title_donor INTEGER NOT NULL, author_donor INTEGER NOT NULL)"
+    )
     added = 0
     next_id = (conn.execute("SELECT max(id) FROM papers").fetchone()[0] or 0) + 1
     with conn:
@@ -262,17 +247,20 @@ def extend_database(
                 "listing_date, source, content_hash, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",  # noqa: E501
                 rows,
             )
-            conn.executemany("INSERT INTO grown VALUES (?,?,?)", links)
+            conn.executemany("INSERT INTO bench_grown VALUES (?,?,?)", links)
             added += len(rows)
         conn.execute(
             "INSERT INTO paper_categories (paper_id, position, category) SELECT g.paper_id, pc.position, "
-            "pc.category FROM grown g JOIN paper_categories pc ON pc.paper_id = g.cat_donor"
+            "pc.category FROM bench_grown g JOIN paper_categories pc ON pc.paper_id = g.title_donor "
+            "WHERE g.paper_id >= ?",
+            (next_id,),
         )
         conn.execute(
             "INSERT INTO paper_authors (paper_id, position, author_id) SELECT g.paper_id, pa.position, "
-            "pa.author_id FROM grown g JOIN paper_authors pa ON pa.paper_id = g.author_donor"
+            "pa.author_id FROM bench_grown g JOIN paper_authors pa ON pa.paper_id = g.author_donor "
+            "WHERE g.paper_id >= ?",
+            (next_id,),
         )
-    conn.execute("DROP TABLE grown")
     return added
 
 

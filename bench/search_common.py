@@ -9,6 +9,7 @@ SearchService, H2's vector storage and usearch index), so the benchmarks measure
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -53,10 +54,21 @@ class CachedEmbedder:
         self.misses = 0
         self._cache: dict[bytes, np.ndarray] = {}
         self._dirty = False
-        if path.exists():
-            data = np.load(path)
-            keys, vecs = data["keys"], data["vectors"]
-            self._cache = {bytes(k): vecs[i] for i, k in enumerate(keys)}
+        self._seen: float | None = None  # mtime of the file as last read
+        self._merge()
+
+    def _merge(self) -> None:
+        """Add the vectors of the file on disk that this cache lacks (another run may have saved some)."""
+        if not self.path.exists():
+            return
+        mtime = self.path.stat().st_mtime
+        if mtime == self._seen:
+            return
+        data = np.load(self.path)
+        keys, vecs = data["keys"], data["vectors"]
+        for i, k in enumerate(keys):
+            self._cache.setdefault(bytes(k), vecs[i])
+        self._seen = mtime
 
     @classmethod
     def for_settings(
@@ -90,11 +102,13 @@ class CachedEmbedder:
         """Write the cache (atomically) when it changed."""
         if not self._dirty:
             return
+        self._merge()  # two benchmarks may embed at once: neither drops the other's vectors
         keys = np.array(list(self._cache), dtype="S12")
         vecs = np.stack(list(self._cache.values())).astype(np.float32)
-        tmp = self.path.with_name(self.path.name + ".tmp.npz")
+        tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp.npz")
         np.savez(tmp, keys=keys, vectors=vecs)
         tmp.replace(self.path)
+        self._seen = self.path.stat().st_mtime
         self._dirty = False
 
 

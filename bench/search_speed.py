@@ -4,10 +4,13 @@
 
 Per size, built once and cached under var/bench/search-<size>-v<N>/ (a re-run prints "cached"): the corpus
 (bench/corpus.py grows it past the real records), a SQLite database filled by paperfeed's own ingest, vectors
-(real embeddings for a sample, the rest derived), the tantivy and usearch indexes built by paperfeed's own
-code, and a plain FTS5 table. Then, per size, one child process opens the service, warms up, times keyword,
-semantic and hybrid queries through it (query embedding included), times FTS5 on the same queries, and
-reports its RSS. See docs/benchmarks.md for what every figure means.
+(every real paper embedded for real, each grown paper's derived from the real paper it was grown from:
+bench/search_vectors.py), the tantivy and usearch indexes built by paperfeed's own code, and a plain FTS5
+table. Then, per size, one child process opens the service, warms up, times keyword, semantic and hybrid
+queries through it (query embedding included), reports its RSS, measures the HNSW index's recall@10 against
+exact search, and times FTS5 on the same queries (all words, and without stop words). `--real-every K` grows
+the large corpora from every K-th real paper only (fewer to embed, when time is short). See
+docs/benchmarks.md for what every figure means.
 """
 
 from __future__ import annotations
@@ -25,7 +28,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from rich.console import Console
 from rich.table import Table
 
@@ -34,17 +36,17 @@ sys.path.insert(0, str(Path(__file__).parent))
 import corpus as grow
 import fts5_baseline
 import search_common as common
+import search_report
+import search_vectors as sv
 from paperfeed.config import Settings
 from paperfeed.db.engine import make_engine, make_sessionmaker
 from paperfeed.db.migrate import upgrade
 from paperfeed.ingest.jsonl import JsonlSource
 from paperfeed.ingest.store import store_records
-from paperfeed.search.embeddings import MODEL_NAME, paper_text
+from paperfeed.search.embeddings import paper_text
 from paperfeed.search.service import SearchService
-from paperfeed.search.vector_store import decode_vector, encode_vector, text_hash
-from search_common import CachedEmbedder
 
-BUILD_VERSION = 1
+BUILD_VERSION = 2  # 2: real vectors for every real paper, grown ones derived from their donor
 REAL_COUNT = 94_351
 ROUNDS = 3  # timed runs of every query in every mode (its latency: their median)
 SIZES = {"20k": 20_000, "94k": REAL_COUNT, "1m": 1_000_000}
@@ -84,8 +86,9 @@ def settings_for(workdir: Path) -> Settings:
 class Steps:
     """Build steps of one corpus, each timed once and remembered in build.json (a re-run skips it)."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, label: str = "") -> None:
         self.file = workdir / "build.json"
+        self.label = label  # printed before step names ("base": the real papers a corpus grows from)
         self.done: dict[str, float] = json.loads(self.file.read_text()) if self.file.exists() else {}
         self.cached: set[str] = set(self.done)
         self.only: set[str] | None = None
@@ -96,9 +99,9 @@ class Steps:
         if self.file.exists():  # another run may have built steps meanwhile (--steps runs in parallel)
             self.done.update(json.loads(self.file.read_text()))
         if name in self.done:
-            console.print(f"  {name}: cached ({self.done[name]:.1f} s when built)")
+            console.print(f"  {self.label}{name}: cached ({self.done[name]:.1f} s when built)")
             return
-        console.print(f"  {name}: building ...")
+        console.print(f"  {self.label}{name}: building ...")
         t0 = time.perf_counter()
         fn()
         seconds = time.perf_counter() - t0
@@ -108,7 +111,7 @@ class Steps:
         tmp = self.file.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(json.dumps(self.done, indent=1))
         tmp.replace(self.file)
-        console.print(f"  {name}: {self.done[name]:.1f} s")
+        console.print(f"  {self.label}{name}: {self.done[name]:.1f} s")
 
 
 def build_corpus_file(data: Path, size: int, out: Path) -> None:
@@ -116,7 +119,7 @@ def build_corpus_file(data: Path, size: int, out: Path) -> None:
     grow.write_jsonl_gz(grow.corpus_objects(real, size, seed=1), out)
 
 
-def grow_database(real_dir: Path, workdir: Path, data: Path, synthetic: int) -> None:
+def grow_database(real_dir: Path, workdir: Path, real: list[dict[str, Any]], synthetic: int) -> None:
     """A copy of the real papers' database, with `synthetic` grown papers appended (bench/corpus.py)."""
     src = sqlite3.connect(real_dir / "paperfeed.db")
     dst = sqlite3.connect(workdir / "paperfeed.db")
@@ -125,7 +128,7 @@ def grow_database(real_dir: Path, workdir: Path, data: Path, synthetic: int) -> 
     src.close()
     dst.execute("DELETE FROM paper_vectors")
     dst.commit()
-    added = grow.extend_database(dst, grow.read_jsonl(data), synthetic, seed=1)
+    added = grow.extend_database(dst, real, synthetic, seed=1)
     dst.execute("ANALYZE")
     dst.close()
     console.print(f"    {added:,} grown papers appended")
@@ -140,67 +143,6 @@ def ingest(settings: Settings, path: Path) -> None:
         raise SystemExit(f"ingest rejected {report.rejected} records")
 
 
-def store_vectors(
-    settings: Settings, cache_dir: Path, synthetic: int, real_vectors: int, real_from: Path | None = None
-) -> dict[str, int]:
-    """Real embeddings for an evenly spread sample of the real papers; derived vectors for every other one.
-
-    Real papers were ingested first, so they hold the lowest ids; the last `synthetic` rows are grown ones.
-    Rows go straight into paper_vectors in the stored form (float16, text hash, paper hash), as
-    embed_pending would write them, streamed so 1M papers never sit in memory at once.
-    """
-    conn = sqlite3.connect(_db_path(settings))
-    meta = conn.execute("SELECT id, primary_category FROM papers ORDER BY id").fetchall()
-    n_real = len(meta) - synthetic
-    step = max(1, n_real // real_vectors)
-    sample = list(range(0, n_real, step))[:real_vectors]
-    by_id = {
-        pid: (t, a)
-        for pid, t, a in conn.execute(
-            "SELECT id, title, abstract FROM papers WHERE id <= ?", (meta[n_real - 1][0],)
-        )
-    }
-    texts = [paper_text(*by_id[meta[i][0]]) for i in sample]
-    del by_id
-    vecs: list[np.ndarray] = []
-    if real_from is not None:
-        # The grown corpus starts with the same real papers (same ids): reuse their real vectors.
-        src = sqlite3.connect(real_from)
-        stored = dict(src.execute("SELECT paper_id, vector FROM paper_vectors"))
-        src.close()
-        vecs = [np.stack([decode_vector(stored[meta[i][0]]) for i in sample])]
-        console.print(f"    {len(sample)} real embeddings reused from {real_from}")
-    else:
-        embedder = CachedEmbedder.for_settings(settings, cache_dir)
-        t0 = time.perf_counter()
-        for start in range(0, len(texts), 256):
-            vecs.append(embedder.embed(texts[start : start + 256]))
-            embedder.save()
-            done = min(start + 256, len(texts))
-            console.print(f"    real embeddings {done}/{len(texts)} ({time.perf_counter() - t0:.0f} s)")
-    real = dict(zip(sample, np.concatenate(vecs), strict=True))
-    cats = [c or "none" for _, c in meta]
-    now = time.strftime("%Y-%m-%d %H:%M:%S.000000", time.gmtime())
-    reader = sqlite3.connect(_db_path(settings))
-    cur = reader.execute("SELECT id, title, abstract, content_hash FROM papers ORDER BY id")
-    with conn:
-        conn.execute("DELETE FROM paper_vectors")
-        for _first, block in grow.derive_vectors(cats, real, seed=1):
-            rows = cur.fetchmany(len(block))
-            batch = [
-                (pid, MODEL_NAME, encode_vector(vec), text_hash(paper_text(title, abstract)), paper_hash, now)
-                for (pid, title, abstract, paper_hash), vec in zip(rows, block, strict=True)
-            ]
-            conn.executemany(
-                "INSERT INTO paper_vectors (paper_id, model, vector, content_hash, paper_hash, created_at) "
-                "VALUES (?,?,?,?,?,?)",
-                batch,
-            )
-    reader.close()
-    conn.close()
-    return {"real": len(real), "derived": len(meta) - len(real)}
-
-
 def _db_path(settings: Settings) -> Path:
     return Path(settings.database_url.removeprefix("sqlite:///"))
 
@@ -208,8 +150,13 @@ def _db_path(settings: Settings) -> Path:
 def queries_for(settings: Settings, n: int, seed: int = 42) -> list[str]:
     """n phrases of 2-5 consecutive words from real titles (deterministic), then the typed queries."""
     conn = sqlite3.connect(_db_path(settings))
-    # Titles of real papers only (they hold the lowest ids), so a grown corpus gets the same queries.
-    titles = [t for (t,) in conn.execute("SELECT title FROM papers ORDER BY id LIMIT ?", (REAL_COUNT - 100,))]
+    # Titles of real papers only, so a grown corpus gets the same queries as its real base.
+    titles = [
+        t
+        for (t,) in conn.execute(
+            "SELECT title FROM papers WHERE source != 'bench' ORDER BY id LIMIT ?", (REAL_COUNT - 100,)
+        )
+    ]
     conn.close()
     rng = random.Random(seed)
     out: list[str] = []
@@ -223,10 +170,14 @@ def queries_for(settings: Settings, n: int, seed: int = 42) -> list[str]:
     return out + TYPED
 
 
-def percentile(values: list[float], q: float) -> float:
-    """The q-th percentile (nearest rank) of values."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, int(np.ceil(q / 100 * len(ordered))) - 1))]
+def size_of(label: str) -> int:
+    """Papers in a corpus named like 20k, 94k (the real dump), 500k or 1m."""
+    if label in SIZES:
+        return SIZES[label]
+    match = re.fullmatch(r"(\d+)([km])", label)
+    if not match:
+        raise SystemExit(f"unknown size {label!r}: expected one of {', '.join(SIZES)} or <n>k / <n>m")
+    return int(match[1]) * (1000 if match[2] == "k" else 1_000_000)
 
 
 def rss_mb() -> float:
@@ -239,8 +190,16 @@ def rss_mb() -> float:
     return float(psutil.Process().memory_info().rss) / 2**20
 
 
-def measure(workdir: Path, queries: list[str], warmup: list[str]) -> dict[str, Any]:
-    """In this (fresh) process: open the service, warm up, time every mode and FTS5; report RSS."""
+def measure(
+    workdir: Path,
+    queries: list[str],
+    warmup: list[str],
+    recall: list[str],
+    fts5: bool = True,
+    keyword_only: bool = False,
+) -> dict[str, Any]:
+    """In this (fresh) process: open the service, warm up, time every mode; report RSS; ANN recall against
+    exact search on the `recall` queries; time FTS5."""
     from paperfeed.search.embeddings import load_embedder
 
     settings = settings_for(workdir)
@@ -250,17 +209,18 @@ def measure(workdir: Path, queries: list[str], warmup: list[str]) -> dict[str, A
     engine = make_engine(settings)
     factory = make_sessionmaker(engine)
     t0 = time.perf_counter()
-    service = common.open_service(settings, factory, load_embedder(settings))
+    embedder = None if keyword_only else load_embedder(settings)
+    service = common.open_service(settings, factory, embedder, vectors=not keyword_only)
     out: dict[str, Any] = {"open_s": time.perf_counter() - t0, "docs": service.keyword.num_docs}
     out["warmed_mb"] = out_warm
-    out["vectors"] = len(service.vector_index) if service.vector_index is not None else 0
-    modes = ("keyword", "semantic", "hybrid")
+    out["vectors_count"] = len(service.vector_index) if service.vector_index is not None else 0
+    modes = ("keyword",) if keyword_only else ("keyword", "semantic", "hybrid")
     for q in warmup:
         for mode in modes:
             common.search_ids(service, q, mode, 10)
     out["loadavg_start"] = os.getloadavg()
     out["rounds"] = ROUNDS
-    for mode, load in [(m, True) for m in modes] + [("keyword", False), ("hybrid", False)]:
+    for mode, load in [(m, True) for m in modes] + [(m, False) for m in modes if m != "semantic"]:
         runs: list[list[float]] = [[] for _ in queries]
         # Every query runs ROUNDS times, in passes over all queries: a query's latency is the median of its
         # runs, so a moment of noise on this shared VM (a page reclaimed, a neighbour's burst) does not
@@ -293,17 +253,33 @@ def measure(workdir: Path, queries: list[str], warmup: list[str]) -> dict[str, A
     out["two_phase_on"] = service.keyword.num_docs >= settings.search_prune_min_docs
     out["loadavg_end"] = os.getloadavg()
     out["rss_mb"] = rss_mb()
-    fts = fts5_baseline.Fts5Search(workdir / "fts5.db")
-    for q in warmup:
-        fts.search(q)
-    times = []
-    for q in queries:
-        t = time.perf_counter()
-        fts.search(q)
-        times.append((time.perf_counter() - t) * 1000)
-    out["fts5"] = times
-    fts.close()
+    if recall and service.vector_index is not None:
+        out.update(sv.ann_recall(service, _db_path(settings), recall))
+    if fts5:
+        out.update(time_fts5(workdir, queries, warmup))
     engine.dispose()
+    return out
+
+
+def time_fts5(workdir: Path, queries: list[str], warmup: list[str]) -> dict[str, Any]:
+    """FTS5 latencies (ms) of every query, with every word and without stop words."""
+    out: dict[str, Any] = {}
+    fts = fts5_baseline.Fts5Search(workdir / "fts5.db")
+    # Two baselines: every word OR-ed, and the same without the stop words paperfeed does not score
+    # (the fair one: paperfeed never walks the posting lists of "of" or "the" either).
+    for key, stop_words in (("fts5", True), ("fts5-content", False)):
+        for q in warmup:
+            fts.search(q, stop_words=stop_words)
+        times = []
+        for q in queries:
+            t = time.perf_counter()
+            fts.search(q, stop_words=stop_words)
+            times.append((time.perf_counter() - t) * 1000)
+        out[key] = times
+    out["queries_with_stop_words"] = sum(
+        fts5_baseline.fts5_query(q) != fts5_baseline.fts5_query(q, stop_words=False) for q in queries
+    )
+    fts.close()
     return out
 
 
@@ -318,47 +294,83 @@ def warm_files(folder: Path) -> float:
     return total / 2**20
 
 
+def base_dir(args: argparse.Namespace) -> Path:
+    """The folder of the real papers a large corpus is grown from (all of them: the 94k corpus itself)."""
+    name = "search-94k" if args.real_every == 1 else f"search-94k-every{args.real_every}"
+    return args.workdir / f"{name}-v{BUILD_VERSION}"
+
+
+def base_corpus(args: argparse.Namespace) -> tuple[Path, list[dict[str, Any]]]:
+    """The folder and records of the real papers a large corpus grows from, ingested (once: seconds)."""
+    real = grow.read_jsonl(args.data)[:: args.real_every]
+    bdir = base_dir(args)
+    bdir.mkdir(parents=True, exist_ok=True)
+    base = Steps(bdir, f"{bdir.name}: ")
+    if args.real_every == 1:
+        base.run("ingest", lambda: ingest(settings_for(bdir), args.data))
+    else:
+        source = bdir / "corpus.jsonl.gz"
+        base.run("corpus", lambda: grow.write_jsonl_gz(real, source))
+        base.run("ingest", lambda: ingest(settings_for(bdir), source))
+    return bdir, real
+
+
 def build_size(label: str, size: int, args: argparse.Namespace) -> tuple[Path, Steps]:
     """Build (or reuse) every artefact of one corpus size."""
-    workdir = args.workdir / f"search-{label}-v{BUILD_VERSION}"
+    only = set(args.steps.split(",")) if args.steps else None
+    grown = size > REAL_COUNT
+    if args.real_every != 1 and not grown:
+        raise SystemExit("--real-every applies to corpora grown past the 94k real papers")
+    suffix = f"-every{args.real_every}" if args.real_every != 1 else ""
+    workdir = (
+        base_dir(args) if size == REAL_COUNT else args.workdir / f"search-{label}{suffix}-v{BUILD_VERSION}"
+    )
     workdir.mkdir(parents=True, exist_ok=True)
     console.rule(f"{label}: {size:,} papers ({workdir})")
     steps = Steps(workdir)
-    steps.only = set(args.steps.split(",")) if args.steps else None
+    steps.only = only
     settings = settings_for(workdir)
-    synthetic = max(0, size - REAL_COUNT)
+
+    def embed(folder: Path) -> None:
+        report = sv.embed_all(_db_path(settings_for(folder)), settings, args.workdir, console.print)
+        (folder / "embed.json").write_text(json.dumps(report, indent=1))
+
     if size < REAL_COUNT:
         source = workdir / "corpus.jsonl.gz"
         steps.run("corpus", lambda: build_corpus_file(args.data, size, source))
         steps.run("ingest", lambda: ingest(settings, source))
     elif size == REAL_COUNT:
         steps.run("ingest", lambda: ingest(settings, args.data))
-    else:
-        # The real papers through paperfeed's ingest (the 94k database), then the grown ones appended in bulk.
-        real_dir = args.workdir / f"search-94k-v{BUILD_VERSION}"
-        real_dir.mkdir(parents=True, exist_ok=True)
-        Steps(real_dir).run("ingest", lambda: ingest(settings_for(real_dir), args.data))
-        steps.run("ingest", lambda: grow_database(real_dir, workdir, args.data, synthetic))
-    real_from = None
-    if size > REAL_COUNT:
-        real_dir = args.workdir / f"search-94k-v{BUILD_VERSION}"
-        while args.wait_94k and "vectors" not in Steps(real_dir).done:
-            console.print(
-                "    waiting for another run to store the 94k vectors (the real ones are shared) ..."
+    if grown:
+        # The real papers through paperfeed's ingest (the base), embedded for real unless keyword-only; then
+        # the grown papers appended in bulk, each with a vector derived from its donor's.
+        bdir, real = base_corpus(args)
+        if not args.keyword_only and (only is None or "embed" in only):
+            base = Steps(bdir, f"{bdir.name}: ")
+            base.run("vectors", lambda: embed(bdir))
+        steps.run("ingest", lambda: grow_database(bdir, workdir, real, size - len(real)))
+    if not args.keyword_only and not grown:
+        steps.run("vectors", lambda: embed(workdir))
+    elif not args.keyword_only:
+
+        def vectors() -> None:
+            if "vectors" not in Steps(bdir).done:
+                raise SystemExit(f"the real papers of {bdir} are not embedded yet: run --steps embed first")
+            db, base_db = _db_path(settings), _db_path(settings_for(bdir))
+            sources = sv.Sources(db, base_db, real)
+            calibration = sv.calibrate(db, sources, settings, args.workdir)
+            stored = sv.store_grown(db, base_db, sources, calibration["weights"])
+            (workdir / "vectors.json").write_text(
+                json.dumps({"calibration": calibration, **stored}, indent=1)
             )
-            time.sleep(30)
-        real_steps = Steps(real_dir)
-        real_steps.run(
-            "vectors", lambda: store_vectors(settings_for(real_dir), args.workdir, 0, args.real_vectors)
-        )
-        real_from = real_dir / "paperfeed.db"
-    steps.run(
-        "vectors", lambda: store_vectors(settings, args.workdir, synthetic, args.real_vectors, real_from)
-    )
+
+        steps.run("vectors", vectors)
     factory = make_sessionmaker(make_engine(settings))
-    steps.run("fts5", lambda: fts5_baseline.build(_db_path(settings), workdir / "fts5.db"))
+    if not args.no_fts5:
+        steps.run("fts5", lambda: fts5_baseline.build(_db_path(settings), workdir / "fts5.db"))
     steps.run("tantivy", lambda: common.build_keyword(settings, factory))
-    steps.run("usearch", lambda: common.build_vectors(settings, factory))
+    if not args.keyword_only:
+        steps.run("usearch", lambda: common.build_vectors(settings, factory))
     return workdir, steps
 
 
@@ -392,17 +404,25 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path("var/bench"))
     parser.add_argument("--sizes", default=None, help="comma-separated: 20k, 94k, 1m (default 94k,1m)")
     parser.add_argument("--queries", type=int, default=None, help="title-phrase queries (default 200)")
-    parser.add_argument("--real-vectors", type=int, default=512, help="real papers embedded (cached)")
+    parser.add_argument(
+        "--real-every", type=int, default=1, help="grow large corpora from every K-th real paper (default 1)"
+    )
+    parser.add_argument("--recall-queries", type=int, default=300, help="queries for ANN recall@10")
+    parser.add_argument("--no-fts5", action="store_true", help="no FTS5 baseline (build nor timing)")
+    parser.add_argument(
+        "--keyword-only",
+        action="store_true",
+        help="keyword search and FTS5 only: no vectors, nothing embedded",
+    )
     parser.add_argument("--embed-texts", type=int, default=256, help="abstracts for embedding throughput")
     parser.add_argument("--quick", action="store_true", help="20k papers, 50 queries, no embedding bench")
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--steps", help="build only these steps (e.g. tantivy), then stop: parallel builds")
-    parser.add_argument("--wait-94k", action="store_true", help=argparse.SUPPRESS)  # a parallel run builds it
     args = parser.parse_args()
 
     if args.measure:  # child process: one size, queries on stdin
         job = json.loads(sys.stdin.read())
-        print(json.dumps(measure(args.measure, job["queries"], job["warmup"])))
+        print(json.dumps(measure(args.measure, **job)))
         return
     if not args.data.exists():
         raise SystemExit(f"{args.data} not found: pass --data pointing at arxiv-2025-94k.jsonl.gz")
@@ -410,14 +430,23 @@ def main() -> None:
     n_queries = args.queries or (50 if args.quick else 200)
     results: dict[str, dict[str, Any]] = {}
     for label in sizes:
-        if label not in SIZES:
-            raise SystemExit(f"unknown size {label!r}: expected one of {', '.join(SIZES)}")
-        workdir, steps = build_size(label, SIZES[label], args)
+        workdir, steps = build_size(label, size_of(label), args)
         if args.steps:
             continue
         qs = queries_for(settings_for(workdir), n_queries + 20)
-        job = {"queries": qs[20:], "warmup": qs[:20]}
-        console.print(f"  measuring {len(job['queries'])} queries x 3 modes + FTS5 in a fresh process ...")
+        recall = queries_for(settings_for(workdir), args.recall_queries, seed=7)[: args.recall_queries]
+        job = {
+            "queries": qs[20:],
+            "warmup": qs[:20],
+            "recall": [] if args.keyword_only else recall,
+            "fts5": not args.no_fts5,
+            "keyword_only": args.keyword_only,
+        }
+        what = "keyword" if args.keyword_only else f"3 modes, ANN recall on {len(recall)} queries"
+        console.print(
+            f"  measuring {len(job['queries'])} queries x {what}{'' if args.no_fts5 else ', FTS5'}, "
+            "in a fresh process ..."
+        )
         proc = subprocess.run(
             [sys.executable, __file__, "--measure", str(workdir)],
             input=json.dumps(job),
@@ -436,11 +465,19 @@ def main() -> None:
             "fts5": _du(workdir / "fts5.db"),
         }
         res["n_queries"] = len(job["queries"])
+        res["real_every"] = args.real_every
+        for folder, name in (
+            (workdir, "vectors.json"),
+            (workdir, "embed.json"),
+            (base_dir(args), "embed.json"),
+        ):
+            if (folder / name).exists():
+                res.setdefault(name.removesuffix(".json"), json.loads((folder / name).read_text()))
         results[label] = res
     if not results:
         return
-    report(results)
-    speed = [] if args.quick else embed_speed(args.data, args.embed_texts)
+    search_report.report(results)
+    speed = [] if args.quick or args.embed_texts <= 0 else embed_speed(args.data, args.embed_texts)
     if speed:
         table = Table(title=f"embedding throughput, {args.embed_texts} real abstracts (bench/embed_speed.py)")
         for key in speed[0]:
@@ -448,84 +485,9 @@ def main() -> None:
         for row in speed:
             table.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row.values()))
         console.print(table)
-    out = args.workdir / "search-speed-results.json"
+    out = args.workdir / f"search-speed-results-{'-'.join(results)}.json"
     out.write_text(json.dumps({"results": results, "embed_speed": speed}, indent=1, default=str))
     console.print(f"raw figures: {out}")
-
-
-def report(results: dict[str, dict[str, Any]]) -> None:
-    """The latency table, then build times, sizes and RSS."""
-    rounds = max(int(res.get("rounds", 1)) for res in results.values())
-    table = Table(
-        title="search latency through SearchService (ms, top 10, query embedding included; "
-        f"a query's latency: the median of its {rounds} runs)"
-    )
-    for col in ("corpus", "engine", "p50", "p99", "max", "p99 every run", "FTS5 p99 / p99", "goal"):
-        table.add_column(col, justify="left" if col in ("corpus", "engine", "goal") else "right")
-    goals = {"keyword": 15.0, "hybrid": 60.0}
-    for label, res in results.items():
-        fts_p99 = percentile(res["fts5"], 99)
-        names = ("keyword", "semantic", "hybrid", "keyword-ids", "keyword-one-phase", "hybrid-ids", "fts5")
-        for name in names:
-            if name not in res:  # results of an older run
-                continue
-            p50, p99 = percentile(res[name], 50), percentile(res[name], 99)
-            goal = ""
-            if label == "1m" and name in goals:
-                goal = f"p99 <= {goals[name]:g} ms: {'met' if p99 <= goals[name] else 'NOT met'}"
-                if name == "keyword":
-                    goal += f"; >= 20x FTS5: {'met' if fts_p99 / p99 >= 20 else 'NOT met'}"
-            ratio = f"{fts_p99 / p99:.1f}x" if name != "fts5" else ""
-            shown = {
-                "fts5": "SQLite FTS5 (bm25, OR)",
-                "keyword-ids": "paperfeed keyword, ids only",
-                "keyword-one-phase": "paperfeed keyword, ids only, one phase (every match scored)",
-                "hybrid-ids": "paperfeed hybrid, ids only",
-            }.get(name, f"paperfeed {name} (page: papers + snippets)")
-            every = res.get(f"{name}-every-run")
-            every_p99 = f"{percentile(every, 99):.2f}" if every else ""
-            table.add_row(
-                label, shown, f"{p50:.2f}", f"{p99:.2f}", f"{max(res[name]):.2f}", every_p99, ratio, goal
-            )
-    console.print(table)
-    build = Table(title="build (seconds; 'cached' = built by an earlier run), index sizes (MB), server RSS")
-    for col in (
-        "corpus",
-        "ingest",
-        "vectors",
-        "tantivy",
-        "usearch",
-        "FTS5",
-        "tantivy MB",
-        "usearch MB",
-        "FTS5 MB",
-        "RSS MB",
-        "docs",
-        "vectors",
-    ):
-        build.add_column(col, justify="left" if col == "corpus" else "right")
-    for label, res in results.items():
-        b, mb = res["build"], res["sizes_mb"]
-        build.add_row(
-            label,
-            *(
-                f"{b.get(k, 0):.0f}" + (" c" if k in res["cached"] else "")
-                for k in ("ingest", "vectors", "tantivy", "usearch", "fts5")
-            ),
-            *(f"{mb[k]:.0f}" for k in ("tantivy", "usearch", "fts5")),
-            f"{res['rss_mb']:.0f}",
-            f"{res['docs']:,}",
-            f"{res['vectors']:,}",
-        )
-    console.print(build)
-    for label, res in results.items():
-        console.print(f"{label}: load average during the run {res['loadavg_start']} -> {res['loadavg_end']}")
-        if "two_phase_overlap" in res:
-            state = "on" if res["two_phase_on"] else "off (below search_prune_min_docs)"
-            console.print(
-                f"{label}: two-phase keyword search {state}; its top 10 shares "
-                f"{res['two_phase_overlap']:.1%} of the one-phase top 10 (same queries)"
-            )
 
 
 if __name__ == "__main__":

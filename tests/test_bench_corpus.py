@@ -89,19 +89,31 @@ def test_synthetic_ids(corpus: ModuleType) -> None:
         corpus.synthetic_id(10 * 12 * 90_000)
 
 
-def test_derived_vectors_are_unit_and_keep_real_ones(corpus: ModuleType) -> None:
+def test_plan_names_the_donors_the_text_was_grown_from(
+    corpus: ModuleType, real: list[dict[str, object]]
+) -> None:
+    grower = corpus.Grower(real, seed=5)
+    for i in range(40):
+        obj, a, c = grower.paper_with_donors(i)
+        a2, b, c2, picks = grower.plan(i)
+        assert (a2, c2) == (a, c)
+        assert obj["summary"] == " ".join(
+            [grower.sentences[a][0]] + [grower.sentences[d][k] for d, k in picks]
+        )
+        assert str(obj["title"]).endswith(corpus._halves(str(real[b]["title"]))[1])
+
+
+def test_blend_weights_fitted_by_least_squares_recover_a_known_mix(corpus: ModuleType) -> None:
     rng = np.random.default_rng(0)
-    real = {n: v / np.linalg.norm(v) for n, v in zip([0, 3, 5], rng.standard_normal((3, 16)), strict=True)}
-    cats = ["cs.AI", "cs.AI", "math.CO", "cs.AI", "cs.AI", "cs.AI", "math.CO"]
-    blocks = list(corpus.derive_vectors(cats, {k: v.astype(np.float32) for k, v in real.items()}, chunk=4))
-    assert [first for first, _ in blocks] == [0, 4]
-    out = np.concatenate([b for _, b in blocks])
-    assert out.shape == (7, 16) and out.dtype == np.float32
+    parts = rng.standard_normal((50, 3, 16)).astype(np.float32)
+    targets = parts[:, 0] * 0.7 + parts[:, 1] * 0.2 + parts[:, 2] * 0.5
+    weights = corpus.fit_blend(parts, targets)
+    np.testing.assert_allclose(weights, [0.7, 0.2, 0.5], atol=1e-5)
+    out = corpus.blend(parts, weights)
+    assert out.shape == (50, 16) and out.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, rtol=1e-5)
-    for n, v in real.items():
-        np.testing.assert_allclose(out[n], v, rtol=1e-5)
-    again = np.concatenate([b for _, b in corpus.derive_vectors(cats, real, chunk=4)])
-    np.testing.assert_array_equal(out, again)
+    unit = targets / np.linalg.norm(targets, axis=1, keepdims=True)
+    np.testing.assert_allclose((out * unit).sum(axis=1), 1.0, atol=1e-5)
 
 
 def test_extend_database_appends_grown_papers_with_borrowed_bylines(
@@ -127,9 +139,14 @@ def test_extend_database_appends_grown_papers_with_borrowed_bylines(
     ).fetchall()
     assert len(rows) == 200 and len({r[1] for r in rows}) == 200
     grower = corpus.Grower(real, seed=3)
+    donors = dict(conn.execute("SELECT paper_id, title_donor FROM bench_grown"))
+    real_ids = dict(conn.execute("SELECT key, id FROM papers WHERE id <= ?", (before,)))
+    assert sorted(donors) == [r[0] for r in rows]
     for n, (pid, key, title, abstract) in enumerate(rows[:20]):
-        obj, _a, c = grower.paper_with_donors(n)
+        obj, a, c = grower.paper_with_donors(n)
         assert (key, title, abstract) == (obj["id"], obj["title"], obj["summary"])
+        # the paper its text was grown from (title and first sentence), by its stored id
+        assert donors[pid] == real_ids[corpus._canonical(str(real[a]["id"]))]
         byline = [
             r[0]
             for r in conn.execute(

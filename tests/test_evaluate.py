@@ -7,12 +7,14 @@ import math
 import pytest
 
 from paperfeed.search.evaluate import (
+    cross_validate,
     dcg,
     mean_ndcg,
     mean_recall,
     ndcg_at_k,
     parse_qrels,
     recall_at_k,
+    two_folds,
 )
 
 LOG2_3 = math.log2(3)  # discount of rank 2
@@ -82,3 +84,31 @@ def test_parse_qrels() -> None:
     assert parse_qrels(lines) == {"1": {"31715818": 1, "42": 2}, "3": {"14717500": 1}}
     with pytest.raises(ValueError, match="line 2"):
         parse_qrels(["query-id\tcorpus-id\tscore", "1 2 3"])
+
+
+def test_two_folds_are_disjoint_halves_fixed_by_the_seed() -> None:
+    ids = [f"q{i}" for i in range(11)]
+    a, b = two_folds(ids, seed=7)
+    assert sorted(a + b) == sorted(ids) and not set(a) & set(b) and (len(a), len(b)) == (5, 6)
+    assert two_folds(list(reversed(ids)), seed=7) == (a, b)  # the input order does not matter
+    assert two_folds(ids, seed=8) != (a, b)
+
+
+def test_cross_validation_scores_each_half_with_the_setting_chosen_on_the_other() -> None:
+    # "x" is best on q1+q2, "y" on q3+q4: each half gets the other half's winner.
+    scores = {
+        "x": {"q1": 1.0, "q2": 0.8, "q3": 0.2, "q4": 0.0},
+        "y": {"q1": 0.0, "q2": 0.6, "q3": 0.6, "q4": 0.4},
+    }
+    folds, pooled = cross_validate(scores, [["q1", "q2"], ["q3", "q4"]])
+    # fold 1 (q1, q2) is scored with the winner on q3+q4: y (0.5 against 0.1), which gets (0 + 0.6) / 2
+    assert folds[0].chosen == "y" and folds[0].tuning_score == pytest.approx(0.5)
+    assert folds[0].held_out_score == pytest.approx(0.3)
+    # fold 2 (q3, q4) with the winner on q1+q2: x (0.9 against 0.3), which gets (0.2 + 0) / 2
+    assert folds[1].chosen == "x" and folds[1].held_out_score == pytest.approx(0.1)
+    assert pooled == pytest.approx((0.0 + 0.6 + 0.2 + 0.0) / 4)
+    # Tuned on everything, the best setting would claim 0.5 (x: 2.0 / 4, y: 1.6 / 4): CV says 0.2.
+    tied = {"a": {"q1": 1.0, "q2": 0.0}, "b": {"q1": 1.0, "q2": 0.0}}
+    assert [f.chosen for f in cross_validate(tied, [["q1"], ["q2"]])[0]] == ["a", "a"]
+    with pytest.raises(ValueError):
+        cross_validate(scores, [["q1", "q2", "q3", "q4"]])

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+import random
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+S = TypeVar("S", bound=Hashable)
 
 Qrels = Mapping[str, Mapping[str, int]]  # query id -> document id -> relevance grade (0 = not relevant)
 Run = Mapping[str, Sequence[str]]  # query id -> ranked document ids, best first
@@ -76,3 +81,45 @@ def parse_qrels(lines: Sequence[str]) -> dict[str, dict[str, int]]:
             raise ValueError(f"qrels line {n}: expected 3 tab-separated fields, got {len(parts)}")
         qrels.setdefault(parts[0], {})[parts[1]] = int(parts[2])
     return qrels
+
+
+def two_folds(queries: Sequence[str], seed: int) -> tuple[list[str], list[str]]:
+    """The query ids shuffled with a fixed seed and cut in two halves (sorted first: the split depends on
+    the ids and the seed only, not on the order they came in)."""
+    ordered = sorted(set(queries))
+    random.Random(seed).shuffle(ordered)
+    half = len(ordered) // 2
+    return sorted(ordered[:half]), sorted(ordered[half:])
+
+
+@dataclass(frozen=True, slots=True)
+class Fold(Generic[S]):
+    """One fold of a cross-validation: the setting chosen on the other queries, scored on these."""
+
+    chosen: S
+    tuned_on: int  # queries the setting was chosen on
+    tuning_score: float  # its mean score on them
+    held_out: tuple[str, ...]  # the queries it is scored on
+    held_out_score: float  # its mean score on them
+
+
+def cross_validate(
+    scores: Mapping[S, Mapping[str, float]], folds: Sequence[Sequence[str]]
+) -> tuple[list[Fold[S]], float]:
+    """Per fold, the setting with the best mean score over the other folds' queries, scored on this fold;
+    and the mean over every query of its held-out score (the cross-validated figure). `scores[setting]`
+    maps query id -> score; ties go to the setting listed first."""
+    if len(folds) < 2:
+        raise ValueError("need at least two folds")
+    out: list[Fold[S]] = []
+    pooled: list[float] = []
+    for n, fold in enumerate(folds):
+        tune = [q for m, other in enumerate(folds) if m != n for q in other]
+        if not fold or not tune:
+            raise ValueError("every fold needs queries")
+        means = {s: sum(per[q] for q in tune) / len(tune) for s, per in scores.items()}
+        chosen = max(means, key=lambda s: means[s])  # max keeps the first of equal means
+        held = [scores[chosen][q] for q in fold]
+        pooled.extend(held)
+        out.append(Fold(chosen, len(tune), means[chosen], tuple(fold), sum(held) / len(held)))
+    return out, sum(pooled) / len(pooled)
