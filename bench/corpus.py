@@ -11,7 +11,8 @@ same on every run and every machine:
 Vectors of grown papers (bench/search_vectors.py): a blend of the real embeddings of the papers its text
 came from: its title donor (title head and first sentence), its second-title donor, and the mean of its
 sentence donors (Grower.plan names them all), with weights fitted on real embeddings of a sample of grown
-papers (fit_blend), normalised (blend).
+papers (fit_blend), normalised (blend); then moved away from the blend as far as real embeddings of grown
+papers are from theirs (spread), partly along a real paper's offset from its category's mean.
 """
 
 from __future__ import annotations
@@ -170,6 +171,28 @@ def blend(parts: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Unit vectors normalise(sum_j weights[j] * parts[:, j]) of parts shaped (papers, sources, dim)."""
     out = np.einsum("nsd,s->nd", np.asarray(parts, dtype=np.float32), np.asarray(weights, dtype=np.float32))
     out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+    return out
+
+
+def spread(
+    blends: np.ndarray, deviations: np.ndarray, cosines: np.ndarray, rng: np.random.Generator, gamma: float
+) -> np.ndarray:
+    """Unit vectors at exactly cosine `cosines[i]` from the unit `blends[i]`, moved in a direction orthogonal
+    to it made of `gamma` parts `deviations[i]` (a real paper's offset from its category's mean) and
+    1 - gamma parts Gaussian noise: cos(b, b + t u) = 1 / sqrt(1 + t^2) for unit u orthogonal to unit b."""
+    b = np.asarray(blends, dtype=np.float32)
+    c = np.clip(np.asarray(cosines, dtype=np.float64), 1e-3, 1.0)
+    if b.ndim != 2 or deviations.shape != b.shape or c.shape != (b.shape[0],):
+        raise ValueError("need one deviation and one cosine per blend row")
+
+    def orthonormal(x: np.ndarray) -> np.ndarray:
+        x = x - (x * b).sum(axis=1, keepdims=True) * b
+        return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+
+    noise = orthonormal(rng.standard_normal(b.shape).astype(np.float32))
+    u = orthonormal(gamma * orthonormal(np.asarray(deviations, dtype=np.float32)) + (1 - gamma) * noise)
+    out = b + (np.sqrt(1.0 / c**2 - 1.0)[:, None] * u).astype(np.float32)
+    out /= np.linalg.norm(out, axis=1, keepdims=True)
     return out
 
 

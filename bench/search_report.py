@@ -149,11 +149,29 @@ def recall_report(results: dict[str, dict[str, Any]]) -> None:
         if cal:
             b, d = cal["cos_blend"], cal["cos_title_donor"]
             console.print(
-                f"{label}: grown vectors = normalise(w . [title donor, second-title donor, mean of "
+                f"{label}: grown vectors: blend = normalise(w . [title donor, second-title donor, mean of "
                 f"sentence donors]), w = {cal['weights']} fitted on real embeddings of {cal['n']} grown "
-                f"papers; cosine to their real embedding: blend mean {b['mean']:.3f} (p10 {b['p10']:.3f}, "
-                f"p90 {b['p90']:.3f}), title donor alone {d['mean']:.3f}"
+                f"papers (cosine real to blend: mean {b['mean']:.3f}, p10 {b['p10']:.3f}, "
+                f"p90 {b['p90']:.3f}; real to title donor {d['mean']:.3f}); then spread to those cosines "
+                f"(gamma {cal['gamma']})"
             )
+            crowd = Table(
+                title=f"{label}: how crowded grown vectors are, on the {cal['n']} calibration papers"
+            )
+            for col in (
+                "vectors",
+                "sim. to nearest real paper",
+                "to 10th nearest",
+                "to each other",
+                "to title donor",
+            ):
+                crowd.add_column(col, justify="left" if col == "vectors" else "right")
+            for name, row in cal["crowd"].items():
+                crowd.add_row(
+                    {"real": "real embeddings", "derived": "derived (stored)", "blend": "blend alone"}[name],
+                    *(f"{row[k]:.3f}" for k in ("top1", "top10", "pairwise", "to_donor")),
+                )
+            console.print(crowd)
         if "embed" in res:
             e = res["embed"]
             console.print(

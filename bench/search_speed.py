@@ -359,7 +359,7 @@ def build_size(label: str, size: int, args: argparse.Namespace) -> tuple[Path, S
             db, base_db = _db_path(settings), _db_path(settings_for(bdir))
             sources = sv.Sources(db, base_db, real)
             calibration = sv.calibrate(db, sources, settings, args.workdir)
-            stored = sv.store_grown(db, base_db, sources, calibration["weights"])
+            stored = sv.store_grown(db, base_db, sources, calibration["weights"], calibration["cosines"])
             (workdir / "vectors.json").write_text(
                 json.dumps({"calibration": calibration, **stored}, indent=1)
             )

@@ -4,7 +4,12 @@
   interrupted or repeated run embeds only what is missing) and stored as embed_pending stores them.
 - A grown paper (bench/corpus.py) gets a blend of the real vectors of the papers its text came from: the
   title donor (the paper it was grown from: title head, first sentence), the second-title donor and the
-  mean of the sentence donors, with weights fitted on real embeddings of a sample of grown papers.
+  mean of the sentence donors, with weights fitted on real embeddings of a sample of grown papers. A blend
+  alone sits too close to its category's mean (averaging pulls it there: grown vectors crowd together and
+  HNSW recall collapses on them), so it is moved as far as the real embeddings of that sample are from
+  their blends, in a direction that is GAMMA parts a real paper's offset from its category's mean and the
+  rest Gaussian (GAMMA chosen so that the sample's derived vectors are as crowded as its real embeddings:
+  similarity to the nearest real papers, to each other, and to the title donor; calibrate() prints them).
 - ANN recall@k: the index's top k against brute-force numpy over every stored vector, for real queries.
 """
 
@@ -26,6 +31,7 @@ from paperfeed.search.service import SearchService
 from paperfeed.search.vector_store import decode_vector, encode_vector, text_hash
 from search_common import CachedEmbedder
 
+GAMMA = 0.4  # share of a real within-category offset in a grown vector's spread (the rest: Gaussian)
 CHUNK = 2048  # papers embedded per call (and per cache save: an interruption loses at most this many)
 SAMPLE = 256  # grown papers embedded for real to calibrate the noise
 INSERT = (
@@ -91,6 +97,12 @@ class Sources:
         # record index -> paper id (extend_database keys grown papers to their donors the same way)
         self.paper_of = np.array([key_to_id[grow._canonical(str(r["id"]))] for r in real], dtype=np.int64)
         self.grower = grow.Grower(real, seed=seed)
+        # Per primary category: its records and the mean of their vectors (categories of one paper: all).
+        everything = np.arange(len(real))
+        self.pools = {
+            c: np.array(v) if len(v) > 1 else everything for c, v in self.grower.by_category.items()
+        }
+        self.means = {c: self.bank[self.paper_of[v]].mean(axis=0) for c, v in self.pools.items()}
 
     def parts(self, paper_ids: Sequence[int]) -> np.ndarray:
         """(papers, 3, dim): title donor's vector, second-title donor's, mean of the sentence donors'."""
@@ -108,6 +120,31 @@ class Sources:
             [self.bank[self.paper_of[np.asarray(a_idx)]], self.bank[self.paper_of[np.asarray(b_idx)]], means],
             axis=1,
         )
+
+    def deviations(self, paper_ids: Sequence[int], rng: np.random.Generator) -> np.ndarray:
+        """Per grown paper, a random real paper's offset from the mean of its title donor's category."""
+        out = np.empty((len(paper_ids), DIM), dtype=np.float32)
+        for n, pid in enumerate(paper_ids):
+            a = self.grower.plan(int(pid) - self.first)[0]
+            cat = grow._primary(self.grower.records[a])
+            pool = self.pools[cat]
+            z = pool[int(rng.integers(len(pool)))]
+            out[n] = self.bank[self.paper_of[z]] - self.means[cat]
+        return out
+
+    def derive(
+        self, paper_ids: Sequence[int], weights: np.ndarray, cosines: np.ndarray, seed: int
+    ) -> np.ndarray:
+        """The vectors of grown papers: their blend, spread as far as `cosines` (drawn per paper)."""
+        rng = np.random.default_rng(seed)
+        blends = grow.blend(self.parts(paper_ids), weights)
+        chosen = rng.choice(np.asarray(cosines), size=len(paper_ids))
+        return grow.spread(blends, self.deviations(paper_ids, rng), chosen, rng, GAMMA)
+
+    def neighbours(self, vectors: np.ndarray) -> tuple[float, float]:
+        """Mean similarity to the 1st and 10th most similar real paper (how crowded a vector's place is)."""
+        sims = np.sort(vectors @ self.bank[np.unique(self.paper_of)].T, axis=1)
+        return float(sims[:, -1].mean()), float(sims[:, -10].mean())
 
 
 def calibrate(
@@ -130,13 +167,30 @@ def calibrate(
     embedder.save()
     parts = sources.parts(ids)
     weights = grow.fit_blend(parts, real)
-    blended = (grow.blend(parts, weights) * real).sum(axis=1)
-    donor = (parts[:, 0] * real).sum(axis=1)
+    blends = grow.blend(parts, weights)
+    cosines = (blends * real).sum(axis=1)
+    derived = sources.derive(ids, weights, cosines, seed)
+
+    def crowd(x: np.ndarray) -> dict[str, float]:
+        top1, top10 = sources.neighbours(x)
+        n = len(x)
+        pairwise = float(((x @ x.T).sum() - n) / (n * n - n))
+        return {
+            "top1": top1,
+            "top10": top10,
+            "pairwise": pairwise,
+            "to_donor": float((x * parts[:, 0]).sum(1).mean()),
+        }
+
     return {
         "n": len(ids),
         "weights": [round(float(w), 4) for w in weights],
-        "cos_blend": _spread(blended),
-        "cos_title_donor": _spread(donor),
+        "gamma": GAMMA,
+        "cosines": [round(float(c), 5) for c in cosines],
+        "cos_blend": _spread(cosines),
+        "cos_title_donor": _spread((parts[:, 0] * real).sum(axis=1)),
+        "cos_derived": _spread((derived * real).sum(axis=1)),
+        "crowd": {"real": crowd(real), "derived": crowd(derived), "blend": crowd(blends)},
     }
 
 
@@ -145,8 +199,16 @@ def _spread(values: np.ndarray) -> dict[str, float]:
     return {"mean": float(values.mean()), "p10": float(q[0]), "p50": float(q[1]), "p90": float(q[2])}
 
 
-def store_grown(db: Path, base_db: Path, sources: Sources, weights: Sequence[float]) -> dict[str, Any]:
-    """Copy the real vectors from `base_db`, then store the blend of its sources for every grown paper."""
+def store_grown(
+    db: Path,
+    base_db: Path,
+    sources: Sources,
+    weights: Sequence[float],
+    cosines: Sequence[float],
+    seed: int = 1,
+) -> dict[str, Any]:
+    """Copy the real vectors from `base_db`, then store a derived vector (Sources.derive) for every grown
+    paper; seeded per block of papers, so a rebuild writes the same vectors."""
     conn = sqlite3.connect(db)
     conn.execute("ATTACH DATABASE ? AS base", (f"file:{base_db}?mode=ro",))
     with conn:
@@ -158,11 +220,12 @@ def store_grown(db: Path, base_db: Path, sources: Sources, weights: Sequence[flo
         "ON g.paper_id = p.id ORDER BY p.id"
     )
     w = np.asarray(weights, dtype=np.float32)
+    pool = np.asarray(cosines, dtype=np.float64)
     grown = 0
     writer = sqlite3.connect(db)
     with writer:
         while rows := reader.fetchmany(20_000):
-            vecs = grow.blend(sources.parts([r[0] for r in rows]), w)
+            vecs = sources.derive([r[0] for r in rows], w, pool, seed * 1_000_003 + grown)
             writer.executemany(
                 INSERT,
                 [

@@ -116,6 +116,27 @@ def test_blend_weights_fitted_by_least_squares_recover_a_known_mix(corpus: Modul
     np.testing.assert_allclose((out * unit).sum(axis=1), 1.0, atol=1e-5)
 
 
+def test_spread_puts_each_vector_at_its_cosine_from_the_blend(corpus: ModuleType) -> None:
+    rng = np.random.default_rng(3)
+    blends = rng.standard_normal((5, 24)).astype(np.float32)
+    blends /= np.linalg.norm(blends, axis=1, keepdims=True)
+    deviations = rng.standard_normal((5, 24)).astype(np.float32)
+    cosines = np.array([0.9, 0.8, 0.7, 0.6, 1.0])
+    out = corpus.spread(blends, deviations, cosines, np.random.default_rng(4), 0.4)
+    np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose((out * blends).sum(axis=1), cosines, atol=1e-5)
+    np.testing.assert_array_equal(
+        out, corpus.spread(blends, deviations, cosines, np.random.default_rng(4), 0.4)
+    )
+    # gamma 1: the move is along the deviation alone (in the plane of blend and deviation)
+    along = corpus.spread(blends, deviations, cosines, rng, 1.0)
+    for b, d, v in zip(blends, deviations, along, strict=True):
+        basis = np.linalg.qr(np.stack([b, d]).T)[0]
+        np.testing.assert_allclose(basis @ (basis.T @ v), v, atol=1e-5)
+    with pytest.raises(ValueError):
+        corpus.spread(blends, deviations[:2], cosines, rng, 0.4)
+
+
 def test_extend_database_appends_grown_papers_with_borrowed_bylines(
     corpus: ModuleType, real: list[dict[str, object]], tmp_path: Path
 ) -> None:
