@@ -144,6 +144,24 @@ def recall_report(results: dict[str, dict[str, Any]]) -> None:
             f"{res['exact_s']:.1f}",
         )
     console.print(table)
+    sweep = Table(title="recall@10 of the HNSW index asked for k=10 at other ef_search values (ms per query)")
+    sweep.add_column("corpus")
+    efs = sorted({int(ef) for res in results.values() for ef in res.get("ef_sweep", {})})
+    for ef in efs:
+        sweep.add_column(f"ef {ef}", justify="right")
+    for label, res in results.items():
+        got = {int(ef): v for ef, v in res.get("ef_sweep", {}).items()}
+        sweep.add_row(label, *(f"{got[ef][0]:.3f} ({got[ef][1]:.1f})" if ef in got else "" for ef in efs))
+    if efs:
+        console.print(sweep)
+    for label, res in results.items():
+        same = res.get("same_size")
+        if same:
+            console.print(
+                f"{label}: at the base's size, recall@10 (k=10) on {same['real']['vectors']:,} real vectors "
+                f"alone {same['real']['recall10']:.3f}, on {same['derived']['vectors']:,} derived vectors "
+                f"alone {same['derived']['recall10']:.3f}"
+            )
     for label, res in results.items():
         cal = res.get("vectors", {}).get("calibration")
         if cal:

@@ -197,6 +197,7 @@ def measure(
     recall: list[str],
     fts5: bool = True,
     keyword_only: bool = False,
+    base: str | None = None,
 ) -> dict[str, Any]:
     """In this (fresh) process: open the service, warm up, time every mode; report RSS; ANN recall against
     exact search on the `recall` queries; time FTS5."""
@@ -254,7 +255,7 @@ def measure(
     out["loadavg_end"] = os.getloadavg()
     out["rss_mb"] = rss_mb()
     if recall and service.vector_index is not None:
-        out.update(sv.ann_recall(service, _db_path(settings), recall))
+        out.update(sv.ann_recall(service, _db_path(settings), recall, Path(base) if base else None))
     if fts5:
         out.update(time_fts5(workdir, queries, warmup))
     engine.dispose()
@@ -441,6 +442,8 @@ def main() -> None:
             "recall": [] if args.keyword_only else recall,
             "fts5": not args.no_fts5,
             "keyword_only": args.keyword_only,
+            # a grown corpus: its real base, to compare real and derived vectors at the base's size
+            "base": str(_db_path(settings_for(base_dir(args)))) if size_of(label) > REAL_COUNT else None,
         }
         what = "keyword" if args.keyword_only else f"3 modes, ANN recall on {len(recall)} queries"
         console.print(

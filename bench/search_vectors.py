@@ -269,11 +269,18 @@ def recall_at(found: Sequence[Sequence[int]], exact: np.ndarray, k: int = 10) ->
     return sum(hits) / len(hits)
 
 
-def ann_recall(service: SearchService, db: Path, queries: list[str]) -> dict[str, Any]:
+EF_SWEEP = (64, 128, 256, 512, 1024)
+
+
+def ann_recall(
+    service: SearchService, db: Path, queries: list[str], base_db: Path | None = None
+) -> dict[str, Any]:
     """recall@10 of the HNSW index against brute-force search over every stored vector, per query vector.
 
     Two ways of asking the index: k=10 (the plain top 10), and k = search_candidates then the first 10 (what
-    semantic and hybrid search ask for). Query vectors are made one at a time, as the service makes them.
+    semantic and hybrid search ask for); then k=10 at other ef_search values. Query vectors are made one at
+    a time, as the service makes them. With `base_db` (a grown corpus's real papers), also recall on the
+    real vectors alone against as many grown vectors alone (same_size_check).
     """
     assert service.embedder is not None and service.vector_index is not None
     index, pool = service.vector_index, service.settings.search_candidates
@@ -291,4 +298,58 @@ def ann_recall(service: SearchService, db: Path, queries: list[str]) -> dict[str
     for key in ("k10", "pool"):
         out[f"recall10_{key}"] = recall_at(out.pop(f"found_{key}"), exact, 10)
     out["ef_search"] = service.settings.vector_expansion_search
+    hnsw = index._index  # the usearch Index: its search width can be changed on an open (viewed) index
+    sweep = {}
+    for ef in EF_SWEEP:
+        hnsw.expansion_search = ef
+        t = time.perf_counter()
+        found = [[pid for pid, _ in index.search(v, 10)] for v in qv]
+        sweep[ef] = (recall_at(found, exact, 10), (time.perf_counter() - t) * 1000 / len(qv))
+    hnsw.expansion_search = service.settings.vector_expansion_search
+    out["ef_sweep"] = sweep
+    if base_db is not None:
+        out["same_size"] = same_size_check(base_db, db, qv, service.settings)
+    return out
+
+
+def same_size_check(base_db: Path, db: Path, qv: np.ndarray, settings: Settings) -> dict[str, Any]:
+    """recall@10 (k=10, the configured HNSW settings) on the base's real vectors alone, and on as many
+    grown vectors alone (every n-th grown paper): are derived vectors as easy for HNSW as real ones?"""
+    import tempfile
+
+    from paperfeed.search.vectors import VectorIndex
+
+    real = sqlite3.connect(f"file:{base_db}?mode=ro", uri=True).execute(
+        "SELECT paper_id, vector FROM paper_vectors"
+    )
+    real_rows = real.fetchall()
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    grown = conn.execute("SELECT count(*) FROM bench_grown").fetchone()[0]
+    step = max(1, grown // len(real_rows))
+    grown_rows = conn.execute(
+        "SELECT v.paper_id, v.vector FROM paper_vectors v JOIN bench_grown g ON g.paper_id = v.paper_id "
+        "WHERE (g.paper_id - (SELECT min(paper_id) FROM bench_grown)) % ? = 0",
+        (step,),
+    ).fetchall()
+    conn.close()
+    out: dict[str, Any] = {}
+    for name, rows in (("real", real_rows), ("derived", grown_rows[: len(real_rows)])):
+        ids = np.array([r[0] for r in rows], dtype=np.int64)
+        vecs = (
+            np.frombuffer(b"".join(r[1] for r in rows), dtype="<f2")
+            .reshape(len(rows), DIM)
+            .astype(np.float32)
+        )
+        index = VectorIndex.open(
+            Path(tempfile.gettempdir()) / f"never-saved-{name}.usearch",  # in memory: never saved
+            DIM,
+            dtype=settings.vector_dtype,
+            connectivity=settings.vector_connectivity,
+            expansion_add=settings.vector_expansion_add,
+            expansion_search=settings.vector_expansion_search,
+        )
+        index.add(ids, vecs)
+        exact = ids[np.argsort(-(qv @ vecs.T), axis=1)[:, :10]]
+        found = [[pid for pid, _ in index.search(v, 10)] for v in qv]
+        out[name] = {"vectors": len(rows), "recall10": recall_at(found, exact, 10)}
     return out
