@@ -1,0 +1,82 @@
+"""A reader's signals: record and clear more/less/dismiss/seed, and gather the examples to learn from."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from paperfeed.community.models import Collection, CollectionItem, Vote
+from paperfeed.db.models import Paper
+from paperfeed.errors import NotFound, UserError
+from paperfeed.recommend.model import Example
+from paperfeed.recommend.models import SIGNAL_KINDS, ReaderSignal
+
+
+class SignalError(UserError):
+    """A signal the service cannot take (unknown kind)."""
+
+    status = 400
+
+
+def record_signal(
+    factory: sessionmaker[Session], *, user_id: int, paper_id: int, kind: str, now: datetime
+) -> None:
+    """Store the reader's signal about a paper; idempotent, and the latest signal replaces an earlier one."""
+    if kind not in SIGNAL_KINDS:
+        raise SignalError(f"unknown signal {kind!r}: expected one of {', '.join(SIGNAL_KINDS)}")
+    with factory() as session, session.begin():
+        if session.get(Paper, paper_id) is None:
+            raise NotFound("no such paper")
+        values = {"user_id": user_id, "paper_id": paper_id, "kind": kind, "created_at": now}
+        table = ReaderSignal
+        dialect = session.get_bind().dialect.name
+        stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table).values(**values)
+        session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["user_id", "paper_id"], set_={"kind": kind, "created_at": now}
+            )
+        )
+
+
+def clear_signal(factory: sessionmaker[Session], *, user_id: int, paper_id: int) -> bool:
+    """Forget the reader's explicit signal about a paper; True when there was one."""
+    with factory() as session, session.begin():
+        result = session.execute(
+            delete(ReaderSignal).where(ReaderSignal.user_id == user_id, ReaderSignal.paper_id == paper_id)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def signal_kinds(session: Session, user_id: int, paper_ids: list[int]) -> dict[int, str]:
+    """The reader's explicit signal per paper among paper_ids (for showing the buttons' state)."""
+    if not paper_ids:
+        return {}
+    rows = session.execute(
+        select(ReaderSignal.paper_id, ReaderSignal.kind).where(
+            ReaderSignal.user_id == user_id, ReaderSignal.paper_id.in_(paper_ids)
+        )
+    )
+    return {int(pid): str(kind) for pid, kind in rows}
+
+
+def examples(session: Session, user_id: int) -> list[Example]:
+    """Everything the reader did that the model learns from: votes, collection saves, explicit signals."""
+    out: list[Example] = []
+    for pid, at in session.execute(select(Vote.paper_id, Vote.created_at).where(Vote.user_id == user_id)):
+        out.append(Example(int(pid), "vote", at))
+    saves = (
+        select(CollectionItem.paper_id, CollectionItem.added_at)
+        .join(Collection, Collection.id == CollectionItem.collection_id)
+        .where(Collection.user_id == user_id)
+    )
+    for pid, at in session.execute(saves):
+        out.append(Example(int(pid), "save", at))
+    signals = select(ReaderSignal.paper_id, ReaderSignal.kind, ReaderSignal.created_at).where(
+        ReaderSignal.user_id == user_id
+    )
+    for pid, kind, at in session.execute(signals):
+        out.append(Example(int(pid), str(kind), at))
+    return out
