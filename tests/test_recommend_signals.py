@@ -15,7 +15,7 @@ from paperfeed.config import Settings
 from paperfeed.db.models import Paper
 from paperfeed.errors import NotFound
 from paperfeed.recommend import signals
-from paperfeed.recommend.model import Example, PaperSet, rank, train
+from paperfeed.recommend.model import Example, PaperSet, paper_set, rank, train
 from paperfeed.recommend.models import ReaderSignal
 
 NOW = datetime(2026, 12, 6, tzinfo=UTC)
@@ -48,11 +48,11 @@ def _papers() -> PaperSet:
     vecs = np.eye(4, dtype=np.float32)
     vecs[3] = [0.9, 0.1, 0, 0]
     vecs[3] /= np.linalg.norm(vecs[3])
-    return PaperSet(
-        ids=np.array([1, 2, 3, 4], np.int64),
-        vectors=vecs,
-        texts=("graph neural nets", "protein folding", "galaxy surveys", "graph neural operators"),
-        categories=(("cs.LG",), ("q-bio",), ("astro-ph",), ("cs.LG",)),
+    return paper_set(
+        [1, 2, 3, 4],
+        vecs,
+        ["graph neural nets", "protein folding", "galaxy surveys", "graph neural operators"],
+        [["cs.LG"], ["q-bio"], ["astro-ph"], ["cs.LG"]],
     )
 
 

@@ -92,8 +92,34 @@ def words(text: str) -> set[str]:
     return {w for w in _WORD.findall(text.lower()) if w not in STOP_WORDS}
 
 
-def train(examples: Sequence[Example], papers: PaperSet, *, categories: Sequence[str] = ()) -> ReaderModel:
-    """Fit a reader's model; deterministic: the same examples (in any order) give the same model."""
+def paper_set(
+    ids: Sequence[int],
+    vectors: np.ndarray,
+    texts: Sequence[str],
+    categories: Sequence[Sequence[str]],
+) -> PaperSet:
+    """Build the model's view of some papers (the one constructor: a model version adds its features here)."""
+    return PaperSet(
+        ids=np.asarray(ids, dtype=np.int64),
+        vectors=np.asarray(vectors, dtype=np.float32),
+        texts=tuple(texts),
+        categories=tuple(tuple(c) for c in categories),
+    )
+
+
+def train(
+    examples: Sequence[Example],
+    papers: PaperSet,
+    *,
+    categories: Sequence[str] = (),
+    background: PaperSet | None = None,
+) -> ReaderModel:
+    """Fit a reader's model; deterministic: the same examples (in any order) give the same model.
+
+    papers holds (at least) the papers of the examples; background is a sample of the corpus the model may
+    use as unlabelled negatives (this first version does not).
+    """
+    del background
     rows = papers.index()
     # One weight per paper: an explicit signal ("more", "less", "dismiss", "seed") overrides a vote or a
     # save of the same paper; among equals the strongest wins. Sorting first makes the order irrelevant.
