@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from paperfeed.api.account_routes import router as api_account_router
 from paperfeed.api.community_routes import router as api_community_router
+from paperfeed.api.ops_routes import router as ops_router
 from paperfeed.api.routes import router as api_router
 from paperfeed.api.search_routes import router as api_search_router
 from paperfeed.api.trending_routes import router as api_trending_router
@@ -80,6 +81,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     # Specific routes first: /api/papers/search and /papers/{id:path} overlap, and the first match wins.
     for router in (
+        ops_router,
         api_search_router,
         api_trending_router,
         api_community_router,

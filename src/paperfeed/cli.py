@@ -118,6 +118,49 @@ def db_upgrade(db: DbOpt = None) -> None:
     console.print("database is up to date")
 
 
+@db_app.command("backup")
+def db_backup(
+    path: Annotated[Path, typer.Argument(help="A new folder to write the backup into.")],
+    db: DbOpt = None,
+) -> None:
+    """Back up the database consistently while it serves (SQLite backup API or pg_dump), with the key."""
+    from datetime import UTC, datetime
+
+    from paperfeed.db.migrate import head_revision
+    from paperfeed.ops.backup import backup
+
+    settings = settings_for(db)
+    info = backup(
+        settings.database_url,
+        path,
+        secret_path=None if settings.secret_key else Path(settings.data_dir) / "secret.key",
+        revision=head_revision(),
+        now=datetime.now(UTC),
+    )
+    console.print(f"backup of {info.dialect} written to {info.path} (secret key: {info.with_secret})")
+
+
+@db_app.command("restore")
+def db_restore(
+    path: Annotated[Path, typer.Argument(help="A folder written by `paperfeed db backup`.")],
+    db: DbOpt = None,
+    reindex: Annotated[bool, typer.Option(help="Rebuild the search indexes after restoring.")] = True,
+) -> None:
+    """Restore a backup into an empty database, migrate it, and rebuild the search indexes."""
+    from paperfeed.ops.backup import restore
+
+    settings = settings_for(db)
+    info = restore(
+        path,
+        settings.database_url,
+        secret_path=None if settings.secret_key else Path(settings.data_dir) / "secret.key",
+    )
+    upgrade(make_engine(settings))
+    console.print(f"restored the {info.dialect} backup of {info.created_at}")
+    if reindex:
+        commands_search.reindex(db=db, vectors=True)
+
+
 def main() -> None:
     """Entry point of the `paperfeed` script."""
     app(prog_name="paperfeed")

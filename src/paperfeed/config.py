@@ -206,6 +206,19 @@ class Settings(BaseSettings):
         True, description="Whether `paperfeed ingest ...` updates the keyword index when it finishes."
     )
 
+    # --- operations ---
+    ready_max_index_lag_s: float = Field(
+        900.0,
+        gt=0,
+        description="/readyz answers 503 when the keyword index is this many seconds behind the database "
+        "(only where this node keeps the index: search_maintainer on).",
+    )
+    ready_max_embed_backlog: int = Field(
+        100_000,
+        ge=0,
+        description="/readyz answers 503 when more papers than this wait for a vector.",
+    )
+
     # --- digest settings ---
     digest_confirm_max_age_s: int = Field(
         3 * 24 * 3600, ge=300, description="How long a subscription confirmation link stays valid (seconds)."
