@@ -70,12 +70,25 @@ def _serve(settings: Settings) -> None:
     if "search_maintainer" not in settings.model_fields_set:
         # A server keeps its search indexes in sync unless told not to (tests build apps without it).
         settings = settings.model_copy(update={"search_maintainer": True})
+    from paperfeed.logs import configure_logging
+
+    configure_logging(settings.log_format)
     console.print(f"paperfeed on [bold]{settings.base_url}[/]")
     # Proxy headers off: uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1 (its default) and
     # hand the app a client address anyone can choose; the app reads the header itself, from
     # PAPERFEED_TRUSTED_PROXIES only (paperfeed.forwarded).
+    # log_config=None: uvicorn's loggers go through our handler (JSON when asked); its access log is off
+    # because ObserveMiddleware writes one with the request id. On SIGTERM uvicorn stops accepting, lets
+    # in-flight requests finish for shutdown_grace_s, then runs the lifespan exit (jobs stop at a safe point).
     uvicorn.run(
-        create_app(settings), host=settings.host, port=settings.port, log_level="info", proxy_headers=False
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        proxy_headers=False,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=int(settings.shutdown_grace_s) or None,
     )
 
 

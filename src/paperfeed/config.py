@@ -219,6 +219,27 @@ class Settings(BaseSettings):
         description="/readyz answers 503 when more papers than this wait for a vector.",
     )
 
+    metrics_enabled: bool = Field(
+        False, description="Serve Prometheus metrics at /metrics (off: /metrics is a 404)."
+    )
+    metrics_token: str = Field(
+        "",
+        description="When set, /metrics needs `Authorization: Bearer <token>`; empty with metrics on: "
+        "/metrics is open: keep it behind your proxy.",
+    )
+    log_format: Literal["text", "json"] = Field(
+        "text",
+        description="Logs of `serve` and `worker`: text, or one JSON object a line with the request id.",
+    )
+    log_access: bool = Field(
+        True, description="One log line per request (method, path, route, status, time)."
+    )
+    shutdown_grace_s: float = Field(
+        30.0,
+        ge=0,
+        description="On SIGTERM, `serve` stops accepting and lets in-flight requests finish this long.",
+    )
+
     # --- digest settings ---
     digest_confirm_max_age_s: int = Field(
         3 * 24 * 3600, ge=300, description="How long a subscription confirmation link stays valid (seconds)."
