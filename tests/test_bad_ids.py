@@ -88,3 +88,39 @@ def test_the_smallest_day_is_a_window_end_not_a_crash(site: Site) -> None:
         assert r.status_code < 500, (path, r.status_code, r.text[:300])
     # Nothing was listed before year 2: the window is empty, not an error.
     assert client.get("/api/trending?until=0001-01-01&window=month").json() == []
+
+
+def test_a_locked_database_is_a_503_with_retry_after_not_a_500(settings: Settings) -> None:
+    """SQLite's writer lock held by another connection past busy_timeout: the request can be retried."""
+    import sqlite3
+
+    from fastapi.testclient import TestClient
+
+    from paperfeed.app import create_app
+    from paperfeed.db.engine import make_engine
+    from paperfeed.db.migrate import upgrade
+
+    upgrade(make_engine(settings))
+    quick = settings.model_copy(update={"sqlite_busy_timeout_ms": 50, "signup_limit_ip": 1000})
+    holder = sqlite3.connect(str(settings.database_url).removeprefix("sqlite:///"))
+    with TestClient(create_app(quick)) as client:
+        token = csrf(client)
+        holder.execute("BEGIN IMMEDIATE")  # another writer holds the lock (readers go on: WAL)
+        try:
+            # A login attempt writes first (the rate-limit count), so it meets the held lock.
+            answer = client.post(
+                "/login",
+                data={"email": "a@example.org", "password": "wrong-password", "csrf_token": token},
+                follow_redirects=False,
+            )
+        finally:
+            holder.rollback()
+            holder.close()
+        after = client.post(
+            "/login",
+            data={"email": "a@example.org", "password": "wrong-password", "csrf_token": token},
+            follow_redirects=False,
+        )
+    assert answer.status_code == 503 and answer.headers["retry-after"] == "2", answer.text
+    assert "try again" in answer.text
+    assert after.status_code == 400  # the lock gone, the same request is answered normally

@@ -7,18 +7,22 @@ RequestValidationError for bad parameters; dependencies raise HTTPException (401
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Protocol
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from paperfeed.errors import UserError
 
 __all__ = ["ErrorPage", "error_response", "install_error_handlers", "is_api", "wants_json"]
+
+log = logging.getLogger(__name__)
 
 
 class ErrorPage(Protocol):
@@ -73,6 +77,16 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return _with_headers(error_response(request, exc.status_code, str(exc.detail)), exc.headers)
 
 
+async def _database_unavailable(request: Request, exc: Exception) -> Response:
+    # SQLite's writer lock held past busy_timeout, or PostgreSQL gone (restarting, connection dropped): the
+    # transaction was rolled back, nothing half-written stays, and the same request can simply be sent again.
+    # A 503 with Retry-After says exactly that; a 500 would say "bug".
+    assert isinstance(exc, OperationalError)
+    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc.orig)
+    response = error_response(request, 503, "the database is busy or restarting: try again in a moment")
+    return _with_headers(response, {"Retry-After": "2"})
+
+
 Handler = Callable[[Request, Exception], Awaitable[Response]]
 
 
@@ -83,6 +97,7 @@ def install_error_handlers(app: FastAPI, *, page: ErrorPage) -> None:
         (UserError, _user_error),
         (RequestValidationError, _validation_error),
         (StarletteHTTPException, _http_error),
+        (OperationalError, _database_unavailable),
     )
     for kind, handler in handlers:
         app.add_exception_handler(kind, handler)
