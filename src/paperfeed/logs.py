@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from typing import TextIO
 
 __all__ = ["JsonFormatter", "configure_logging", "request_id_var"]
 
@@ -49,9 +51,26 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, default=str, ensure_ascii=False)
 
 
+class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever sys.stderr is when a record is emitted.
+
+    A plain StreamHandler keeps the stream it was built with; when a command runs inside a test runner that
+    swaps and later closes stderr, every later log line in the process would be a "Logging error".
+    """
+
+    @property
+    def stream(self) -> TextIO:
+        """The current sys.stderr."""
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: object) -> None:
+        """Ignored: the stream is always the current sys.stderr."""
+
+
 def configure_logging(fmt: str, level: str = "INFO") -> None:
     """Set up the root logger once per process: `fmt` is "text" or "json"."""
-    handler = logging.StreamHandler()
+    handler = StderrHandler()
     handler.addFilter(RequestIdFilter())
     if fmt == "json":
         handler.setFormatter(JsonFormatter())

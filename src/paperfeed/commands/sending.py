@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -152,7 +151,9 @@ def worker(
     engine.dispose()
     huey = make_huey(settings)
     register_tasks(huey, settings)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from paperfeed.logs import configure_logging
+
+    configure_logging(settings.log_format)
     where = settings.redis_url or f"{settings.data_dir}/jobs.db"
     console.print(f"paperfeed worker on [bold]{escape(str(where))}[/] ({datetime.now(UTC):%H:%M} UTC)")
     Consumer(huey, workers=workers or settings.jobs_workers, worker_type="thread").run()
