@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from paperfeed.api.account_routes import router as api_account_router
 from paperfeed.api.community_routes import router as api_community_router
+from paperfeed.api.repos import router as api_repos_router
 from paperfeed.api.routes import router as api_router
 from paperfeed.api.search_routes import router as api_search_router
 from paperfeed.api.trending_routes import router as api_trending_router
@@ -85,6 +86,7 @@ def create_app(settings: Settings) -> FastAPI:
         api_community_router,
         api_account_router,
         api_router,
+        api_repos_router,
         search_pages_router,
         trending_pages_router,
         digest_pages_router,

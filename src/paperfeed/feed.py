@@ -9,6 +9,7 @@ from typing import Any, Literal
 from sqlalchemy import ColumnElement, Select, and_, case, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, lazyload, selectinload
 
+from paperfeed.categories import CategoryScope
 from paperfeed.db.models import Paper, PaperAuthor, Submission
 from paperfeed.errors import UserError
 from paperfeed.periods import Period, PeriodKind, parse_period
@@ -27,6 +28,7 @@ __all__ = [
     "daily",
     "get_paper",
     "latest_day",
+    "latest_papers",
     "latest_submission",
     "neighbours",
     "parse_period",
@@ -119,8 +121,14 @@ def daily(
     sort: str = "trending",
     page: int = 0,
     limit: int = 50,
+    category: CategoryScope | None = None,
+    submitter: str | None = None,
 ) -> DailyPage:
-    """One page of the papers listed on a day, ISO week or month (default: the latest listed day)."""
+    """One page of the papers listed on a day, ISO week or month (default: the latest listed day).
+
+    `category` keeps the papers in that category or archive; `submitter` the listings that user submitted
+    (Hugging Face's `submitter=`: a username, matched exactly).
+    """
     checked_sort = _check_paging(sort, page, limit)
     period = parse_period(day=day, week=week, month=month)
     if period is None:
@@ -130,12 +138,14 @@ def daily(
         period = Period("day", newest, newest)
 
     # A paper listed on several days of a week or month appears once, with its earliest listing there.
-    first = (
-        select(Submission.paper_id.label("pid"), func.min(Submission.day).label("day"))
-        .where(Submission.day.between(period.start, period.end))
-        .group_by(Submission.paper_id)
-        .subquery()
+    listed = select(Submission.paper_id.label("pid"), func.min(Submission.day).label("day")).where(
+        Submission.day.between(period.start, period.end)
     )
+    if category is not None:
+        listed = listed.where(Submission.paper_id.in_(category.paper_ids()))
+    if submitter is not None:
+        listed = listed.where(Submission.submitted_by == submitter)
+    first = listed.group_by(Submission.paper_id).subquery()
     total = session.scalar(select(func.count()).select_from(first)) or 0
     # Ties never fall back on ingest time alone: papers with no date or arXiv id (seed-page papers)
     # were ingested last and would lead every day. (arXiv ids do not sort by age: astro-ph/... > 2606.)
@@ -176,6 +186,25 @@ def daily(
     stmt = _with_relations(stmt)
     entries = list(session.scalars(stmt).unique())
     return DailyPage(period, entries, total, page, limit, checked_sort)
+
+
+def latest_papers(session: Session, *, page: int = 0, limit: int = 20) -> list[Paper]:
+    """The newest papers (by publication time, arXiv papers first on a tie), one page of them."""
+    if page < 0 or page * limit > 10_000_000:
+        raise FeedError(f"invalid page {page}")
+    has_id = case((Paper.arxiv_id.is_(None), 0), else_=1)
+    stmt = (
+        select(Paper)
+        .order_by(Paper.published.desc().nulls_last(), has_id.desc(), Paper.id.desc())
+        .offset(page * limit)
+        .limit(limit)
+        .options(
+            selectinload(Paper.authors).joinedload(PaperAuthor.author),
+            selectinload(Paper.categories),
+            selectinload(Paper.code_links),
+        )
+    )
+    return list(session.scalars(stmt).unique())
 
 
 def get_paper(session: Session, ident: str) -> Paper | None:
