@@ -29,7 +29,9 @@ from paperfeed.web.account_pages import router as account_pages_router
 from paperfeed.web.community_pages import router as community_pages_router
 from paperfeed.web.digest_pages import router as digest_pages_router
 from paperfeed.web.feeds import router as feeds_router
+from paperfeed.web.category_pages import router as category_pages_router
 from paperfeed.web.pages import router as pages_router
+from paperfeed.web.paper_formats import router as paper_formats_router
 from paperfeed.web.search_pages import router as search_pages_router
 from paperfeed.web.templating import HERE as WEB_DIR
 from paperfeed.web.templating import make_templates, render
@@ -93,6 +95,8 @@ def create_app(settings: Settings) -> FastAPI:
         account_pages_router,
         community_pages_router,
         feeds_router,
+        category_pages_router,
+        paper_formats_router,
         pages_router,
     ):
         app.include_router(router)

@@ -53,6 +53,7 @@ class DailyPage:
     page: int
     limit: int
     sort: Sort
+    category: CategoryScope | None = None
 
     @property
     def has_next(self) -> bool:
@@ -65,23 +66,32 @@ class DailyPage:
         return max(1, -(-self.total // self.limit))
 
 
-def latest_day(session: Session) -> date | None:
-    """The most recent day that has submissions, or None on an empty database."""
-    return session.scalar(select(func.max(Submission.day)))
+def _days(agg: Any, category: CategoryScope | None) -> Select[Any]:
+    stmt = select(agg)
+    if category is not None:
+        stmt = stmt.where(Submission.paper_id.in_(category.paper_ids()))
+    return stmt
 
 
-def anchor_day(session: Session, period: Period) -> date:
+def latest_day(session: Session, category: CategoryScope | None = None) -> date | None:
+    """The most recent day that has submissions (in `category`), or None when there is none."""
+    return session.scalar(_days(func.max(Submission.day), category))
+
+
+def anchor_day(session: Session, period: Period, category: CategoryScope | None = None) -> date:
     """The latest day with submissions inside `period` (its start when it has none): tabs link to it."""
     found = session.scalar(
-        select(func.max(Submission.day)).where(Submission.day.between(period.start, period.end))
+        _days(func.max(Submission.day), category).where(Submission.day.between(period.start, period.end))
     )
     return found or period.start
 
 
-def neighbours(session: Session, period: Period) -> tuple[Period | None, Period | None]:
-    """The previous and next periods of the same kind that HAVE submissions (None at either end)."""
-    before = session.scalar(select(func.max(Submission.day)).where(Submission.day < period.start))
-    after = session.scalar(select(func.min(Submission.day)).where(Submission.day > period.end))
+def neighbours(
+    session: Session, period: Period, category: CategoryScope | None = None
+) -> tuple[Period | None, Period | None]:
+    """The previous and next periods of the same kind that HAVE submissions (in `category`)."""
+    before = session.scalar(_days(func.max(Submission.day), category).where(Submission.day < period.start))
+    after = session.scalar(_days(func.min(Submission.day), category).where(Submission.day > period.end))
     return (
         Period.containing(period.kind, before) if before else None,
         Period.containing(period.kind, after) if after else None,
@@ -132,9 +142,9 @@ def daily(
     checked_sort = _check_paging(sort, page, limit)
     period = parse_period(day=day, week=week, month=month)
     if period is None:
-        newest = latest_day(session)
+        newest = latest_day(session, category)
         if newest is None:
-            return DailyPage(None, [], 0, page, limit, checked_sort)
+            return DailyPage(None, [], 0, page, limit, checked_sort, category)
         period = Period("day", newest, newest)
 
     # A paper listed on several days of a week or month appears once, with its earliest listing there.
@@ -185,7 +195,7 @@ def daily(
     )
     stmt = _with_relations(stmt)
     entries = list(session.scalars(stmt).unique())
-    return DailyPage(period, entries, total, page, limit, checked_sort)
+    return DailyPage(period, entries, total, page, limit, checked_sort, category)
 
 
 def latest_papers(session: Session, *, page: int = 0, limit: int = 20) -> list[Paper]:
