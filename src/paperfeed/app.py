@@ -26,10 +26,10 @@ from paperfeed.jobs.queue import start_in_process
 from paperfeed.search.maintainer import start_for_app
 from paperfeed.search.service import create_search_service
 from paperfeed.web.account_pages import router as account_pages_router
+from paperfeed.web.category_pages import router as category_pages_router
 from paperfeed.web.community_pages import router as community_pages_router
 from paperfeed.web.digest_pages import router as digest_pages_router
 from paperfeed.web.feeds import router as feeds_router
-from paperfeed.web.category_pages import router as category_pages_router
 from paperfeed.web.pages import router as pages_router
 from paperfeed.web.paper_formats import router as paper_formats_router
 from paperfeed.web.search_pages import router as search_pages_router

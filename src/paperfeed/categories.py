@@ -54,7 +54,7 @@ class CategoryScope:
         # Every "cs.*": codes from "cs." up to "cs/" ('/' sorts right after '.'), without LIKE's escaping.
         return or_(column == self.code, and_(column >= self.code + ".", column < self.code + "/"))
 
-    def paper_ids(self) -> Select[tuple[int]]:
+    def paper_ids(self) -> Select[Any]:
         """The ids of the papers in this scope (a subquery for IN)."""
         return select(PaperCategory.paper_id).where(self.condition(PaperCategory.category))
 
@@ -126,16 +126,17 @@ def category_counts(session: Session) -> list[ArchiveRow]:
         total = per_code.get(archive, 0)
         if codes or archive in per_code:
             scope = CategoryScope(archive, is_archive=True)
-            total = session.scalar(
-                select(func.count(func.distinct(PaperCategory.paper_id))).where(
-                    scope.condition(PaperCategory.category)
+            total = (
+                session.scalar(
+                    select(func.count(func.distinct(PaperCategory.paper_id))).where(
+                        scope.condition(PaperCategory.category)
+                    )
                 )
-            ) or 0
+                or 0
+            )
         cats = [CategoryRow(c, table.get(c), per_code.get(c, 0)) for c in codes]
         rows.append(ArchiveRow(archive, name, total, cats))
     others = [c for c in extra if archive_of(c) not in ARCHIVES]
     if others:
-        rows.append(
-            ArchiveRow("", "Other codes", 0, [CategoryRow(c, None, per_code[c]) for c in others])
-        )
+        rows.append(ArchiveRow("", "Other codes", 0, [CategoryRow(c, None, per_code[c]) for c in others]))
     return rows

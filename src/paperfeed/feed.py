@@ -75,7 +75,8 @@ def _days(agg: Any, category: CategoryScope | None) -> Select[Any]:
 
 def latest_day(session: Session, category: CategoryScope | None = None) -> date | None:
     """The most recent day that has submissions (in `category`), or None when there is none."""
-    return session.scalar(_days(func.max(Submission.day), category))
+    newest: date | None = session.scalar(_days(func.max(Submission.day), category))
+    return newest
 
 
 def anchor_day(session: Session, period: Period, category: CategoryScope | None = None) -> date:

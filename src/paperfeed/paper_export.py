@@ -46,7 +46,9 @@ def paper_markdown(paper: Paper, submission: Submission | None, base_url: str, c
     facts.append(f"**Upvotes:** {paper.upvotes + paper.vote_count}")
     facts.append(f"**Comments:** {comments}")
     if submission and submission.submitted_by:
-        facts.append(f"**Submitted by:** {md_escape(submission.submitter_fullname or submission.submitted_by)}")
+        facts.append(
+            f"**Submitted by:** {md_escape(submission.submitter_fullname or submission.submitted_by)}"
+        )
     lines += [" · ".join(facts), "", "## Links", "", f"- Paper page: <{page}>"]
     if paper.abs_url:
         lines.append(f"- arXiv: <{paper.abs_url}>")

@@ -26,7 +26,9 @@ router = APIRouter(prefix="/api", tags=["papers"])
 _HF_HOSTS = frozenset({"huggingface.co", "www.huggingface.co", "hf.co"})
 _KINDS = {"datasets": "datasets", "spaces": "spaces"}
 # Top-level paths of huggingface.co that are pages, not model repositories.
-_NOT_MODELS = frozenset({"papers", "docs", "blog", "collections", "organizations", "settings", "api", "learn"})
+_NOT_MODELS = frozenset(
+    {"papers", "docs", "blog", "collections", "organizations", "settings", "api", "learn"}
+)
 
 
 class HubRepoOut(BaseModel):
@@ -91,7 +93,7 @@ def repos_out(links: list[CodeLinkRow]) -> ReposOut:
         rid = hashlib.blake2b(f"{kind}:{repo}".encode(), digest_size=12).hexdigest()
         prefix = "" if kind == "models" else f"{kind}/"
         entry = HubRepoOut(
-            _id=rid, id=repo, author=repo.split("/")[0], url=f"https://huggingface.co/{prefix}{repo}"
+            id_=rid, id=repo, author=repo.split("/")[0], url=f"https://huggingface.co/{prefix}{repo}"
         )
         getattr(out, kind).append(entry)
     return out

@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from paperfeed import feed
-from paperfeed.categories import parse_category
 from paperfeed.api.convert import daily_out, paper_out
 from paperfeed.api.schemas import DailyPaperOut, ErrorOut, PaperOut
+from paperfeed.categories import parse_category
 from paperfeed.http.deps import SessionDep, SettingsDep, paper_or_404
 
 router = APIRouter(prefix="/api", tags=["papers"])
@@ -36,7 +36,7 @@ def daily_papers(
     limit: Annotated[
         int,
         Query(
-            description=f"Papers per page, at least 1; more than {feed.MAX_LIMIT} is read as {feed.MAX_LIMIT}."
+            description=f"Papers per page, at least 1 (more than {feed.MAX_LIMIT} reads as {feed.MAX_LIMIT})."
         ),
     ] = 50,
     sort: Annotated[

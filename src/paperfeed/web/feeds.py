@@ -38,9 +38,7 @@ def _listing(
     category: str | None,
 ) -> feed.DailyPage:
     scope = parse_category(session, category)  # CategoryError: 400 with the reason
-    return feed.daily(
-        session, day=date, week=week, month=month, sort=sort, limit=FEED_SIZE, category=scope
-    )
+    return feed.daily(session, day=date, week=week, month=month, sort=sort, limit=FEED_SIZE, category=scope)
 
 
 def _self_url(settings: Settings, path: str, page: feed.DailyPage) -> str:
