@@ -75,12 +75,13 @@ def parse_category(session: Session, value: str | None) -> CategoryScope | None:
         return None
     raw = value.strip()
     shown = raw if raw.isprintable() and len(raw) <= 64 else raw[:64].encode("unicode_escape").decode()
-    if not is_arxiv_category(raw):
-        raise CategoryError(
-            f"invalid category {shown!r}: give a category like cs.CL or an archive like cs (see /categories)"
-        )
     code = _canonical().get(raw.lower())
     if code is None:
+        if not is_arxiv_category(raw):
+            raise CategoryError(
+                f"invalid category {shown!r}: give a category like cs.CL or an archive like cs "
+                "(see /categories)"
+            )
         if session.scalar(select(PaperCategory.paper_id).where(PaperCategory.category == raw).limit(1)):
             return CategoryScope(raw, is_archive=False)
         raise CategoryError(f"unknown category {shown!r}: not in arXiv's list (see /categories)")
