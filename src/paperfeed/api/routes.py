@@ -48,6 +48,9 @@ def daily_papers(
     ] = None,
 ) -> list[DailyPaperOut]:
     """The daily list, in Hugging Face's shape; errors are 400 with {"error": message}."""
+    if submitter is not None and (len(submitter) > 255 or not submitter.isprintable()):
+        # PostgreSQL refuses a NUL in a query, and no username is this long or holds control characters.
+        raise feed.FeedError("invalid submitter: give a username")
     # A limit past the maximum is clamped rather than refused: the hf CLI's --limit is free, and a page
     # shorter than asked is what a client of a paged API must handle anyway (see docs/api.md).
     result = feed.daily(
