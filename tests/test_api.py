@@ -17,7 +17,6 @@ HF_SAMPLE = Path(__file__).parent / "data" / "api" / "daily_papers.json"
 
 # Keys Hugging Face sends that paperfeed leaves out (see paperfeed/api/schemas.py for why).
 OMITTED = {
-    "paper.discussionId",
     "paper.ai_summary",
     "paper.ai_keywords",
     "paper.ai_summary_model",
@@ -65,6 +64,7 @@ def test_daily_papers_has_hugging_faces_keys_and_types(client: TestClient) -> No
     wrong = {k: (t, ours[k]) for k, t in wanted.items() if ours[k] != t}
     assert not wrong, wrong
     assert "[].paper.submittedOnDailyBy.user" in ours and "[].paper.githubStars" in ours
+    assert "[].paper.discussionId" in ours  # comments exist: every paper has a thread
 
 
 def test_daily_papers_values(client: TestClient) -> None:
