@@ -39,9 +39,21 @@ SPECIAL = [
     webdata.OLD_ID.replace("/", "%2F"),
     "arxiv:" + webdata.MATH_ID,
 ]
-KEYS = ["date", "week", "month", "p", "limit", "sort"]
-ROUTES = ["/", "/papers", "/rss", "/atom", "/api/daily_papers", "/docs", "/openapi.json", "/api"]
-ID_ROUTES = ["/papers/", "/api/papers/", "/static/"]
+KEYS = ["date", "week", "month", "p", "limit", "sort", "category", "submitter", "q"]
+ROUTES = [
+    "/",
+    "/papers",
+    "/trending",
+    "/rss",
+    "/atom",
+    "/categories",
+    "/api/daily_papers",
+    "/api/papers/search",
+    "/docs",
+    "/openapi.json",
+    "/api",
+]
+ID_ROUTES = ["/papers/", "/api/papers/", "/static/", "/api/arxiv/"]
 
 
 def encode_bytes(raw: bytes) -> str:
@@ -93,9 +105,12 @@ def test_edge_values_everywhere(db_settings: Settings) -> None:
     with TestClient(webdata.filled_app(db_settings)) as client:
         for value in SPECIAL:
             for route in ("/papers", "/api/daily_papers", "/rss"):
-                for key in ("date", "week", "month"):
+                for key in ("date", "week", "month", "category", "submitter"):
                     r = client.get(f"{route}?{key}={value}")
                     assert r.status_code in (200, 400), (route, key, value, r.status_code)
             for route in ("/papers/", "/api/papers/"):
                 r = client.get(route + value)
                 assert r.status_code in (200, 404), (route, value, r.status_code)
+                for suffix in (".md", ".bib"):
+                    r = client.get(f"/papers/{value}{suffix}")
+                    assert r.status_code in (200, 404), (value, suffix, r.status_code)

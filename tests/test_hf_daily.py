@@ -39,9 +39,12 @@ def test_fields_of_one_paper() -> None:
     assert paper.version is None
     assert paper.authors[:3] == ["Xunhao Lai", "Weiqi Xu", "Yufeng Yang"]
     assert len(paper.authors) == 11
-    assert paper.published == datetime(2026, 6, 11, tzinfo=UTC)
+    # The item's publishedAt (arXiv's real time), not paper.publishedAt (the same day rounded to midnight).
+    assert paper.published == datetime(2026, 6, 10, 20, tzinfo=UTC)
     assert paper.upvotes == 103
+    assert paper.source_comments == 4
     assert paper.submitted_by == "ryanlee-dev"
+    assert paper.submitter_fullname == "Ryanlee"
     # The declared repo (with HF's star count) first, then the other link the abstract names.
     assert paper.code_links == [
         CodeLink(url="https://github.com/MiniMax-AI/MSA", kind="github", origin="hf", stars=251),
@@ -56,6 +59,15 @@ def test_project_page_and_repo() -> None:
         CodeLink(url="https://github.com/jayoohwang1/webchallenger", kind="github", origin="hf", stars=2),
         CodeLink(url="https://jayoohwang1.github.io/webchallenger-site", kind="project", origin="hf"),
     ]
+
+
+def test_full_names_are_kept_as_sent() -> None:
+    raw = json.loads(FIXTURE.read_text(encoding="utf-8"))
+    sent = {item["paper"]["id"]: item["submittedBy"]["fullname"] for item in raw}
+    records = _records()
+    assert {r.arxiv_id: r.submitter_fullname for r in records} == sent
+    # 29 of the 30 full names differ from the username: a parser that copied the username fails here.
+    assert sum(r.submitter_fullname != r.submitted_by for r in records) == 29
 
 
 def test_paper_without_links() -> None:

@@ -44,7 +44,7 @@ def test_day_page_cards(client: TestClient) -> None:
     assert "Author One, Author Two, Author Three, Author Four et al." in html
     assert "Author Five" not in html
     assert "GitHub ★ 1234" in html
-    assert '<span class="chip">cs.LG</span>' in html
+    assert '<a class="chip" href="/papers?category=cs.LG">cs.LG</a>' in html  # chips link to their list
     assert f'href="/papers/{webdata.OLD_ID}"' in html
     assert "<math" in html  # math in titles and excerpts
     # Prev/next skip the empty 28th; tabs point at the week and month of the day.

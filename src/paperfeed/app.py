@@ -13,6 +13,7 @@ from starlette.responses import Response
 from paperfeed.api.account_routes import router as api_account_router
 from paperfeed.api.community_routes import router as api_community_router
 from paperfeed.api.ops_routes import router as ops_router
+from paperfeed.api.repos import router as api_repos_router
 from paperfeed.api.routes import router as api_router
 from paperfeed.api.search_routes import router as api_search_router
 from paperfeed.api.trending_routes import router as api_trending_router
@@ -28,10 +29,12 @@ from paperfeed.ops.metrics import DatabaseCollector
 from paperfeed.search.maintainer import start_for_app
 from paperfeed.search.service import create_search_service
 from paperfeed.web.account_pages import router as account_pages_router
+from paperfeed.web.category_pages import router as category_pages_router
 from paperfeed.web.community_pages import router as community_pages_router
 from paperfeed.web.digest_pages import router as digest_pages_router
 from paperfeed.web.feeds import router as feeds_router
 from paperfeed.web.pages import router as pages_router
+from paperfeed.web.paper_formats import router as paper_formats_router
 from paperfeed.web.search_pages import router as search_pages_router
 from paperfeed.web.templating import HERE as WEB_DIR
 from paperfeed.web.templating import make_templates, render
@@ -94,12 +97,15 @@ def create_app(settings: Settings) -> FastAPI:
         api_community_router,
         api_account_router,
         api_router,
+        api_repos_router,
         search_pages_router,
         trending_pages_router,
         digest_pages_router,
         account_pages_router,
         community_pages_router,
         feeds_router,
+        category_pages_router,
+        paper_formats_router,
         pages_router,
     ):
         app.include_router(router)

@@ -9,6 +9,7 @@ from typing import Any, Literal
 from sqlalchemy import ColumnElement, Select, and_, case, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, lazyload, selectinload
 
+from paperfeed.categories import CategoryScope
 from paperfeed.db.models import Paper, PaperAuthor, Submission
 from paperfeed.errors import UserError
 from paperfeed.periods import Period, PeriodKind, parse_period
@@ -27,6 +28,7 @@ __all__ = [
     "daily",
     "get_paper",
     "latest_day",
+    "latest_papers",
     "latest_submission",
     "neighbours",
     "parse_period",
@@ -51,6 +53,7 @@ class DailyPage:
     page: int
     limit: int
     sort: Sort
+    category: CategoryScope | None = None
 
     @property
     def has_next(self) -> bool:
@@ -63,23 +66,33 @@ class DailyPage:
         return max(1, -(-self.total // self.limit))
 
 
-def latest_day(session: Session) -> date | None:
-    """The most recent day that has submissions, or None on an empty database."""
-    return session.scalar(select(func.max(Submission.day)))
+def _days(agg: Any, category: CategoryScope | None) -> Select[Any]:
+    stmt = select(agg)
+    if category is not None:
+        stmt = stmt.where(Submission.paper_id.in_(category.paper_ids()))
+    return stmt
 
 
-def anchor_day(session: Session, period: Period) -> date:
+def latest_day(session: Session, category: CategoryScope | None = None) -> date | None:
+    """The most recent day that has submissions (in `category`), or None when there is none."""
+    newest: date | None = session.scalar(_days(func.max(Submission.day), category))
+    return newest
+
+
+def anchor_day(session: Session, period: Period, category: CategoryScope | None = None) -> date:
     """The latest day with submissions inside `period` (its start when it has none): tabs link to it."""
     found = session.scalar(
-        select(func.max(Submission.day)).where(Submission.day.between(period.start, period.end))
+        _days(func.max(Submission.day), category).where(Submission.day.between(period.start, period.end))
     )
     return found or period.start
 
 
-def neighbours(session: Session, period: Period) -> tuple[Period | None, Period | None]:
-    """The previous and next periods of the same kind that HAVE submissions (None at either end)."""
-    before = session.scalar(select(func.max(Submission.day)).where(Submission.day < period.start))
-    after = session.scalar(select(func.min(Submission.day)).where(Submission.day > period.end))
+def neighbours(
+    session: Session, period: Period, category: CategoryScope | None = None
+) -> tuple[Period | None, Period | None]:
+    """The previous and next periods of the same kind that HAVE submissions (in `category`)."""
+    before = session.scalar(_days(func.max(Submission.day), category).where(Submission.day < period.start))
+    after = session.scalar(_days(func.min(Submission.day), category).where(Submission.day > period.end))
     return (
         Period.containing(period.kind, before) if before else None,
         Period.containing(period.kind, after) if after else None,
@@ -119,23 +132,31 @@ def daily(
     sort: str = "trending",
     page: int = 0,
     limit: int = 50,
+    category: CategoryScope | None = None,
+    submitter: str | None = None,
 ) -> DailyPage:
-    """One page of the papers listed on a day, ISO week or month (default: the latest listed day)."""
+    """One page of the papers listed on a day, ISO week or month (default: the latest listed day).
+
+    `category` keeps the papers in that category or archive; `submitter` the listings that user submitted
+    (Hugging Face's `submitter=`: a username, matched exactly).
+    """
     checked_sort = _check_paging(sort, page, limit)
     period = parse_period(day=day, week=week, month=month)
     if period is None:
-        newest = latest_day(session)
+        newest = latest_day(session, category)
         if newest is None:
-            return DailyPage(None, [], 0, page, limit, checked_sort)
+            return DailyPage(None, [], 0, page, limit, checked_sort, category)
         period = Period("day", newest, newest)
 
     # A paper listed on several days of a week or month appears once, with its earliest listing there.
-    first = (
-        select(Submission.paper_id.label("pid"), func.min(Submission.day).label("day"))
-        .where(Submission.day.between(period.start, period.end))
-        .group_by(Submission.paper_id)
-        .subquery()
+    listed = select(Submission.paper_id.label("pid"), func.min(Submission.day).label("day")).where(
+        Submission.day.between(period.start, period.end)
     )
+    if category is not None:
+        listed = listed.where(Submission.paper_id.in_(category.paper_ids()))
+    if submitter is not None:
+        listed = listed.where(Submission.submitted_by == submitter)
+    first = listed.group_by(Submission.paper_id).subquery()
     total = session.scalar(select(func.count()).select_from(first)) or 0
     # Ties never fall back on ingest time alone: papers with no date or arXiv id (seed-page papers)
     # were ingested last and would lead every day. (arXiv ids do not sort by age: astro-ph/... > 2606.)
@@ -175,7 +196,26 @@ def daily(
     )
     stmt = _with_relations(stmt)
     entries = list(session.scalars(stmt).unique())
-    return DailyPage(period, entries, total, page, limit, checked_sort)
+    return DailyPage(period, entries, total, page, limit, checked_sort, category)
+
+
+def latest_papers(session: Session, *, page: int = 0, limit: int = 20) -> list[Paper]:
+    """The newest papers (by publication time, arXiv papers first on a tie), one page of them."""
+    if page < 0 or page * limit > 10_000_000:
+        raise FeedError(f"invalid page {page}")
+    has_id = case((Paper.arxiv_id.is_(None), 0), else_=1)
+    stmt = (
+        select(Paper)
+        .order_by(Paper.published.desc().nulls_last(), has_id.desc(), Paper.id.desc())
+        .offset(page * limit)
+        .limit(limit)
+        .options(
+            selectinload(Paper.authors).joinedload(PaperAuthor.author),
+            selectinload(Paper.categories),
+            selectinload(Paper.code_links),
+        )
+    )
+    return list(session.scalars(stmt).unique())
 
 
 def get_paper(session: Session, ident: str) -> Paper | None:

@@ -29,23 +29,38 @@ def github_repo(paper: Paper) -> tuple[str | None, int | None]:
     return None, None
 
 
-def user_out(submission: Submission, base_url: str) -> UserOut:
-    """The submitter as a Hugging Face user object; automatic listings name their source instead."""
-    name = submission.submitted_by or submission.source
-    kind = "user" if submission.submitted_by else "source"
-    uid = hashlib.blake2b(f"{kind}:{name}".encode(), digest_size=12).hexdigest()
+def user_out(submission: Submission | None, base_url: str) -> UserOut | None:
+    """The submitter as a Hugging Face user object; None when nobody submitted the paper (an arXiv
+    listing), which Hugging Face also leaves out rather than inventing a submitter."""
+    if submission is None or not submission.submitted_by:
+        return None
+    name = submission.submitted_by
+    uid = hashlib.blake2b(f"user:{name}".encode(), digest_size=12).hexdigest()
     return UserOut(
         id=uid,
         name=name,
-        fullname=name,
+        # The display name Hugging Face sent (29 of 30 differ from the username); ours: the username.
+        fullname=submission.submitter_fullname or name,
         user=name,
-        type=kind,
+        type="user",
         avatarUrl=f"{base_url.rstrip('/')}/static/avatar.svg",
     )
 
 
-def paper_out(paper: Paper, submission: Submission | None, base_url: str) -> PaperOut:
-    """The `paper` object."""
+def num_comments(paper: Paper) -> int:
+    """Comments as Hugging Face counts them: the source's count plus paperfeed's own (as with upvotes)."""
+    return paper.source_comments + paper.comment_count
+
+
+def discussion_id(paper: Paper) -> str:
+    """The id of the paper's comment thread: 24 hex digits like Hugging Face's, stable per paper."""
+    return hashlib.blake2b(f"discussion:{paper.key}".encode(), digest_size=12).hexdigest()
+
+
+def paper_out(
+    paper: Paper, submission: Submission | None, base_url: str, *, with_comments: bool = False
+) -> PaperOut:
+    """The `paper` object (with numComments when it is the whole answer, as GET /api/papers/{id})."""
     repo, stars = github_repo(paper)
     published = paper.published or (submission.day if submission else None) or paper.listing_date
     return PaperOut(
@@ -54,7 +69,7 @@ def paper_out(paper: Paper, submission: Submission | None, base_url: str) -> Pap
         publishedAt=hf_time(published or paper.created_at),
         # The listing day, as Hugging Face reports it (midnight UTC); ingest time means nothing to readers.
         submittedOnDailyAt=hf_time(submission.day) if submission else None,
-        submittedOnDailyBy=user_out(submission, base_url) if submission else None,
+        submittedOnDailyBy=user_out(submission, base_url),
         title=paper.title,
         summary=paper.abstract,
         upvotes=paper.upvotes + paper.vote_count,  # the source's upvotes plus paperfeed users' votes
@@ -62,6 +77,8 @@ def paper_out(paper: Paper, submission: Submission | None, base_url: str) -> Pap
         githubStars=stars if repo else None,
         # Stored URLs are http(s) since ingest checks them; rows from before that are checked here.
         projectPage=http_url(paper.project_page),
+        discussionId=discussion_id(paper),
+        numComments=num_comments(paper) if with_comments else None,
     )
 
 
@@ -75,6 +92,6 @@ def daily_out(submission: Submission, base_url: str) -> DailyPaperOut:
         summary=paper.summary,
         # No per-paper social images: a generic one keeps the field's type for clients that show it.
         thumbnail=f"{base_url.rstrip('/')}/static/thumbnail.svg",
-        numComments=submission.paper.comment_count,
+        numComments=num_comments(submission.paper),
         submittedBy=user_out(submission, base_url),
     )

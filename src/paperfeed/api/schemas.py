@@ -2,13 +2,16 @@
 
 Field names follow Hugging Face exactly so clients written for it work against paperfeed. Keys Hugging Face
 sends that we omit, and why:
-- ``discussionId``: paperfeed has no discussion threads yet (comments come in a later issue).
 - ``ai_summary``, ``ai_keywords``, ``ai_summary_model``: we do not generate LLM summaries.
 - ``organization``: paperfeed has no organisations.
 - ``githubRepoAddedBy``: we know where a link was found, not which user added it.
 - ``mediaUrls``: we store no media.
 - ``followerCount`` (on users): there are no followers; Hugging Face omits it too for some users.
 - ``status``, ``statusLastChangedAt``, ``user`` (on authors): authors cannot claim papers here.
+``discussionId`` is the id of the paper's comment thread (every paper has one: /api/papers/{id}/comments);
+``numComments`` counts Hugging Face's comments (kept at ingest) plus paperfeed's own, as upvotes do.
+``submittedBy`` / ``submittedOnDailyBy`` are left out when nobody submitted the paper (an arXiv listing),
+as Hugging Face leaves them out for papers nobody submitted.
 Optional keys (``githubRepo``, ``githubStars``, ``projectPage``, ``submittedOnDaily*``) are left out when
 unknown, as Hugging Face does, rather than sent as null.
 """
@@ -60,6 +63,10 @@ class PaperOut(_Schema):
     githubRepo: str | None = None
     githubStars: int | None = None
     projectPage: str | None = None
+    discussionId: str | None = None
+    numComments: int | None = Field(
+        None, description="Only in GET /api/papers/{id}: Hugging Face's comments plus paperfeed's."
+    )
 
 
 class DailyPaperOut(_Schema):
@@ -71,7 +78,7 @@ class DailyPaperOut(_Schema):
     summary: str
     thumbnail: str
     numComments: int = 0
-    submittedBy: UserOut
+    submittedBy: UserOut | None = None
     isAuthorParticipating: bool = False
 
 

@@ -10,8 +10,9 @@ from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from paperfeed.api.convert import paper_out, user_out
-from paperfeed.api.schemas import DailyPaperOut, ErrorOut, UserOut
+from paperfeed import feed
+from paperfeed.api.convert import num_comments, paper_out, user_out
+from paperfeed.api.schemas import DailyPaperOut, ErrorOut
 from paperfeed.db.models import Paper, Submission
 from paperfeed.errors import UserError
 from paperfeed.http.deps import SessionDep, SettingsDep, get_search, paper_or_404
@@ -23,7 +24,6 @@ router = APIRouter(prefix="/api", tags=["search"])
 class SearchItemOut(DailyPaperOut):
     """One result: a Hugging Face daily_papers item, plus how paperfeed found it."""
 
-    submittedBy: UserOut | None = None  # type: ignore[assignment]  # papers never listed have no submitter
     score: float = Field(description="Fused score (reciprocal rank fusion); higher is better.")
     snippet: str | None = Field(
         None, description="The best-matching passage of the abstract: HTML-escaped, matches in <mark>."
@@ -67,8 +67,8 @@ def _item(
         title=out.title,
         summary=out.summary,
         thumbnail=f"{base_url.rstrip('/')}/static/thumbnail.svg",
-        numComments=paper.comment_count,
-        submittedBy=user_out(sub, base_url) if sub else None,
+        numComments=num_comments(paper),
+        submittedBy=user_out(sub, base_url),
         score=round(score, 6),
         snippet=snippet,
         matched_by=matched_by,
@@ -96,15 +96,28 @@ def search_papers(
     code: Annotated[str | None, Query(description="1: only papers with code; 0: only without.")] = None,
     window: Annotated[str | None, Query(description="day, week or month before the latest listing.")] = None,
     p: Annotated[int, Query(description="Page number, from 0.")] = 0,
-    limit: Annotated[int, Query(description=f"Results per page, 1-{MAX_LIMIT}.")] = 20,
+    limit: Annotated[
+        int, Query(description=f"Results per page, at least 1; more than {MAX_LIMIT} is read as {MAX_LIMIT}.")
+    ] = 20,
 ) -> list[SearchItemOut]:
     """Hugging Face's search answer (a list of daily_papers items) plus score, snippet and matched_by.
 
     Headers say what a list cannot: X-Search-Mode (the mode used), X-Semantic-Coverage (share of papers
     with a vector) and X-Pending-Vectors (papers still being embedded, which match by keyword only).
     """
+    # Clamped, not refused, as /api/daily_papers (the hf CLI sends whatever --limit it was given).
+    limit = min(limit, MAX_LIMIT)
     if not q.strip():
-        raise UserError("q is required: give some words, a phrase or an arXiv id")
+        # huggingface_hub's list_papers() sends no q: answer with the latest papers, newest first.
+        if limit < 1:
+            raise UserError(f"invalid limit {limit}: must be at least 1")
+        papers = feed.latest_papers(session, page=p, limit=limit)
+        subs = _latest_submissions(session, [paper.id for paper in papers])
+        response.headers["X-Search-Mode"] = "latest"
+        return [
+            _item(paper, subs.get(paper.id), settings.base_url, score=0.0, matched_by=["latest"])
+            for paper in papers
+        ]
     req = request_from_params(
         q=q,
         mode=mode,

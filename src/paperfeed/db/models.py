@@ -66,7 +66,9 @@ class Paper(Base):
     project_page: Mapped[str | None] = mapped_column(Text)
     upvotes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # from the source (HF)
     vote_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # paperfeed users' votes
-    comment_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    comment_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # paperfeed's
+    # Comments counted by the source (Hugging Face), owned by it like upvotes; totals add comment_count.
+    source_comments: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     source: Mapped[str] = mapped_column(String(32))
     content_hash: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -174,6 +176,7 @@ class Submission(Base):
     day: Mapped[date] = mapped_column(Date)
     submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     submitted_by: Mapped[str | None] = mapped_column(String(255))  # HF user, or None for arXiv listings
+    submitter_fullname: Mapped[str | None] = mapped_column(String(255))  # display name, as HF sends it
     source: Mapped[str] = mapped_column(String(32))
 
     paper: Mapped[Paper] = relationship(lazy="joined")

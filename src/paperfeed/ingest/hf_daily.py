@@ -53,13 +53,15 @@ def _int(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _submitter(item: Mapping[str, Any], paper: Mapping[str, Any]) -> str | None:
+def _submitter(item: Mapping[str, Any], paper: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """The submitter's username and display name (`fullname`), each as Hugging Face sends it."""
     for who in (item.get("submittedBy"), paper.get("submittedOnDailyBy")):
         if isinstance(who, Mapping):
-            name = _str(who.get("name")) or _str(who.get("fullname"))
+            name = _str(who.get("name")) or _str(who.get("user")) or _str(who.get("fullname"))
             if name:
-                return clean_line(name)
-    return None
+                fullname = _str(who.get("fullname"))
+                return clean_line(name), clean_line(fullname) if fullname else None
+    return None, None
 
 
 def _links(paper: Mapping[str, Any], abstract: str, project_page: str | None) -> list[CodeLink]:
@@ -106,6 +108,10 @@ def _record(item: object, source: str) -> PaperRecord:
         if name:
             authors.append(name)
     daily = parse_hf_datetime(paper.get("submittedOnDailyAt")) or parse_hf_datetime(item.get("publishedAt"))
+    # The item's top-level publishedAt carries arXiv's real time (2026-05-29T20:00:00Z); paper.publishedAt
+    # is the same moment rounded to a midnight, so the top-level one is kept when both are there.
+    published = parse_hf_datetime(item.get("publishedAt")) or parse_hf_datetime(paper.get("publishedAt"))
+    submitted_by, fullname = _submitter(item, paper)
     # Only http(s) links are kept: a `javascript:` or `data:` "project page" is dropped, not stored.
     project_page = http_url(_str(paper.get("projectPage")))
     return PaperRecord(
@@ -115,12 +121,14 @@ def _record(item: object, source: str) -> PaperRecord:
         arxiv_id=arxiv_id,
         version=version,
         authors=authors,
-        published=parse_hf_datetime(paper.get("publishedAt")),
+        published=published,
         listing_date=daily.date() if daily else None,
         project_page=project_page,
         code_links=_links(paper, abstract, project_page),
-        submitted_by=_submitter(item, paper),
+        submitted_by=submitted_by,
+        submitter_fullname=fullname,
         upvotes=_int(paper.get("upvotes")),
+        source_comments=_int(item.get("numComments")),
     )
 
 

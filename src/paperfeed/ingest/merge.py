@@ -22,7 +22,9 @@ METADATA_COLUMNS = (
     "project_page",
 )
 # Every paper column a record carries, in the order record_columns() returns them.
-RECORD_COLUMNS = ("title", "abstract", "upvotes", *METADATA_COLUMNS)
+RECORD_COLUMNS = ("title", "abstract", "upvotes", "source_comments", *METADATA_COLUMNS)
+# Counts the source owns: its latest value wins even over an authoritative (arXiv) record's gap.
+SOURCE_COUNTS = frozenset({"upvotes", "source_comments"})
 
 
 @dataclass
@@ -35,6 +37,7 @@ class StoredPaper:
     categories: list[str] = field(default_factory=list)
     links: dict[str, int | None] = field(default_factory=dict)  # url -> stars
     submissions: dict[date, str | None] = field(default_factory=dict)  # day -> submitted_by
+    fullnames: dict[date, str | None] = field(default_factory=dict)  # day -> submitter_fullname
 
 
 @dataclass
@@ -72,6 +75,7 @@ def record_columns(rec: PaperRecord) -> dict[str, Any]:
         "title": rec.title,
         "abstract": rec.abstract,
         "upvotes": rec.upvotes,
+        "source_comments": rec.source_comments,
         "arxiv_id": rec.arxiv_id,
         "version": rec.version,
         "comment": rec.comment,
@@ -99,7 +103,7 @@ def merge(stored: StoredPaper, rec: PaperRecord) -> Merge:
     for name, value in incoming.items():
         if value is None:
             continue
-        if authoritative or name == "upvotes" or stored.columns.get(name) in (None, ""):
+        if authoritative or name in SOURCE_COUNTS or stored.columns.get(name) in (None, ""):
             new_cols[name] = value
     out = Merge()
     if any(not _same(new_cols.get(k), stored.columns.get(k)) for k in new_cols):
@@ -114,8 +118,10 @@ def merge(stored: StoredPaper, rec: PaperRecord) -> Merge:
             out.links.append(link)
     if rec.listing_date is not None:
         day = rec.listing_date
-        if day not in stored.submissions or (
-            rec.submitted_by is not None and stored.submissions[day] != rec.submitted_by
+        if (
+            day not in stored.submissions
+            or (rec.submitted_by is not None and stored.submissions[day] != rec.submitted_by)
+            or (rec.submitter_fullname is not None and stored.fullnames.get(day) != rec.submitter_fullname)
         ):
             out.submissions.append((day, rec.submitted_by))
     return out

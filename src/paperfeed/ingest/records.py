@@ -63,9 +63,12 @@ class PaperRecord:
     doi: str | None = None
     project_page: str | None = None
     code_links: list[CodeLink] = field(default_factory=list)
-    # Daily-feed signals (Hugging Face): who submitted it and its upvotes there.
+    # Daily-feed signals (Hugging Face): who submitted it (username and display name), its upvotes and
+    # comment count there.
     submitted_by: str | None = None
     upvotes: int | None = None
+    submitter_fullname: str | None = None
+    source_comments: int | None = None
     # A hash of the raw source bytes, when the source has one: cheaper than content_hash() and lets an
     # unchanged record be recognised before it is parsed (see Pending).
     raw_hash: str | None = None
@@ -104,6 +107,10 @@ class PaperRecord:
             self.submitted_by,
             self.upvotes,
         ]
+        # Appended only when set, so the hash of every record that lacks them (all but HF's) is unchanged
+        # and a re-run over an existing database still finds those papers unchanged.
+        if self.submitter_fullname is not None or self.source_comments is not None:
+            payload += [self.submitter_fullname, self.source_comments]
         raw = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
         return hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()
 

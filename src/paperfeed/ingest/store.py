@@ -226,7 +226,9 @@ class PaperStore:
                 for link in {link.url: link for link in rec.code_links}.values()
             )
             if rec.listing_date is not None:
-                subs.append((pid, rec.listing_date, now, rec.submitted_by, rec.source))
+                subs.append(
+                    (pid, rec.listing_date, now, rec.submitted_by, rec.submitter_fullname, rec.source)
+                )
         self._write_children(session, authors, cats, links, subs)
 
     def _write_children(
@@ -250,10 +252,11 @@ class PaperStore:
         bulk_insert(
             session,
             SUBMISSIONS,
-            ("paper_id", "day", "submitted_at", "submitted_by", "source"),
+            ("paper_id", "day", "submitted_at", "submitted_by", "submitter_fullname", "source"),
             subs,
             suffix="ON CONFLICT (paper_id, day) DO UPDATE SET "
-            "submitted_by = COALESCE(excluded.submitted_by, submissions.submitted_by)",
+            "submitted_by = COALESCE(excluded.submitted_by, submissions.submitted_by), "
+            "submitter_fullname = COALESCE(excluded.submitter_fullname, submissions.submitter_fullname)",
         )
 
     def _merges(
@@ -319,7 +322,11 @@ class PaperStore:
                 for pid, _, m in merges
                 for link in {link.url: link for link in m.links}.values()
             ],
-            [(pid, day, now, by, rec.source) for pid, rec, m in merges for day, by in m.submissions],
+            [
+                (pid, day, now, by, rec.submitter_fullname, rec.source)
+                for pid, rec, m in merges
+                for day, by in m.submissions
+            ],
         )
 
     def _resolve_authors(
@@ -353,6 +360,7 @@ def _paper_row(rec: PaperRecord, now: datetime) -> tuple[Any, ...]:
     """A papers row in PAPER_COLUMNS order."""
     columns = record_columns(rec)
     columns["upvotes"] = rec.upvotes or 0
+    columns["source_comments"] = rec.source_comments or 0
     return (rec.key, *(columns[c] for c in RECORD_COLUMNS), rec.source, rec.content_hash(), now, now)
 
 

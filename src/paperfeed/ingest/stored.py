@@ -39,10 +39,14 @@ def load_stored(session: Session, ids: Sequence[int]) -> dict[int, StoredPaper]:
             )
         ):
             stored[pid].links[url] = stars
-        for pid, day, by in session.execute(
-            select(SUBMISSIONS.c.paper_id, SUBMISSIONS.c.day, SUBMISSIONS.c.submitted_by).where(
-                SUBMISSIONS.c.paper_id.in_(chunk)
-            )
+        for pid, day, by, fullname in session.execute(
+            select(
+                SUBMISSIONS.c.paper_id,
+                SUBMISSIONS.c.day,
+                SUBMISSIONS.c.submitted_by,
+                SUBMISSIONS.c.submitter_fullname,
+            ).where(SUBMISSIONS.c.paper_id.in_(chunk))
         ):
             stored[pid].submissions[day] = by
+            stored[pid].fullnames[day] = fullname
     return stored

@@ -22,8 +22,9 @@ from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from paperfeed import periods
+from paperfeed.categories import CategoryScope
 from paperfeed.config import Settings
-from paperfeed.db.models import Paper, PaperAuthor, Submission
+from paperfeed.db.models import Paper, PaperAuthor, PaperCategory, Submission
 from paperfeed.periods import window_start
 from paperfeed.ranking.models import TRENDING_SCORES, TrendingScoreRow
 from paperfeed.ranking.signals import first_listing_hours, last_edition, paper_repos, signal_rows
@@ -261,14 +262,26 @@ def ranked_page(
     now: datetime | None = None,
     offset: int = 0,
     limit: int = 50,
+    category: CategoryScope | None = None,
 ) -> RankedPage:
-    """One page of the window's papers, best first, scored live, each with its latest listing there."""
+    """One page of the window's papers (those in `category`), best first, scored live, each with its
+    latest listing there. Scores are the window's own: scoping filters the list, it never rescales."""
     window = check_window(window)
     until = until or latest_until(session, now)
     if until is None:
         return RankedPage(window, None, None, 0, offset, [])
     scores = compute_window(session, settings=settings, window=window, until=until, now=now)
-    idx = scores.order()[offset : offset + limit]
+    order = scores.order()
+    if category is not None:
+        ids_all = [int(x) for x in scores.paper_id]
+        inside: set[int] = set()
+        for i in range(0, len(ids_all), 5000):  # bounded IN lists (a month is a few thousand papers)
+            where = PaperCategory.paper_id.in_(ids_all[i : i + 5000])
+            inside.update(session.scalars(category.paper_ids().where(where)))
+        keep = np.fromiter(inside, dtype=np.int64, count=len(inside))
+        order = order[np.isin(scores.paper_id[order], keep)]
+    total = int(order.size)
+    idx = order[offset : offset + limit]
     ids = [int(x) for x in scores.paper_id[idx]]
     start, end = window_span(session, window, until)
     stmt = (
@@ -299,7 +312,7 @@ def ranked_page(
         for n, i in enumerate(idx)
         if int(scores.paper_id[i]) in latest
     ]
-    return RankedPage(window, until, scores.as_of, len(scores), offset, items, start)
+    return RankedPage(window, until, scores.as_of, total, offset, items, start)
 
 
 def recompute(

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from starlette.responses import Response
 
 from paperfeed import feed
+from paperfeed.categories import parse_category
 from paperfeed.config import Settings
 from paperfeed.db.models import Submission
 from paperfeed.http.deps import SessionDep, SettingsDep
@@ -29,20 +30,29 @@ def _when(entry: Submission) -> datetime:
 
 
 def _listing(
-    session: SessionDep, date: str | None, week: str | None, month: str | None, sort: str
+    session: SessionDep,
+    date: str | None,
+    week: str | None,
+    month: str | None,
+    sort: str,
+    category: str | None,
 ) -> feed.DailyPage:
-    return feed.daily(session, day=date, week=week, month=month, sort=sort, limit=FEED_SIZE)
+    scope = parse_category(session, category)  # CategoryError: 400 with the reason
+    return feed.daily(session, day=date, week=week, month=month, sort=sort, limit=FEED_SIZE, category=scope)
 
 
 def _self_url(settings: Settings, path: str, page: feed.DailyPage) -> str:
     base = settings.base_url.rstrip("/")
     query = {page.period.query_key: page.period.param} if page.period else {}
+    if page.category is not None:
+        query["category"] = page.category.code
     return base + path + ("?" + urlencode(query) if query else "")
 
 
 def _title(settings: Settings, page: feed.DailyPage) -> str:
     when = page.period.label if page.period else "no papers yet"
-    return f"{settings.site_name}: papers of {when}"
+    where = f" in {page.category.label}" if page.category is not None else ""
+    return f"{settings.site_name}: papers of {when}{where}"
 
 
 def _items(settings: Settings, page: feed.DailyPage) -> list[FeedItem]:
@@ -97,9 +107,10 @@ def rss(
     week: DateQ = None,
     month: DateQ = None,
     sort: Annotated[str, Query()] = "trending",
+    category: Annotated[str | None, Query()] = None,
 ) -> Response:
     """RSS 2.0 of the daily list (same date/week/month parameters as /papers)."""
-    page = _listing(session, date, week, month, sort)
+    page = _listing(session, date, week, month, sort, category)
     return Response(rss_document(settings, page), media_type="application/rss+xml; charset=utf-8")
 
 
@@ -111,7 +122,8 @@ def atom(
     week: DateQ = None,
     month: DateQ = None,
     sort: Annotated[str, Query()] = "trending",
+    category: Annotated[str | None, Query()] = None,
 ) -> Response:
     """Atom 1.0 of the daily list (same date/week/month parameters as /papers)."""
-    page = _listing(session, date, week, month, sort)
+    page = _listing(session, date, week, month, sort, category)
     return Response(atom_document(settings, page), media_type="application/atom+xml; charset=utf-8")

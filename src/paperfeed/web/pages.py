@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from paperfeed import feed
+from paperfeed.categories import parse_category
 from paperfeed.community.votes import voted_ids
 from paperfeed.http.deps import SessionDep, SettingsDep, paper_or_404
 from paperfeed.periods import TABS
@@ -31,15 +32,26 @@ def daily_page(
     month: DateQ = None,
     p: Annotated[int, Query()] = 0,
     sort: Annotated[str, Query()] = "trending",
+    category: Annotated[str | None, Query()] = None,
 ) -> Response:
-    """The list of papers for a day (default: the latest), an ISO week or a month."""
+    """The list of papers for a day (default: the latest), an ISO week or a month; `category` scopes it."""
     limit = min(settings.page_size, feed.MAX_LIMIT)
-    result = feed.daily(session, day=date, week=week, month=month, sort=sort, page=p, limit=limit)
-    context: dict[str, object] = {"result": result, "prev": None, "next": None, "tabs": []}
+    scope = parse_category(session, category)  # CategoryError: 400 with the reason
+    result = feed.daily(
+        session, day=date, week=week, month=month, sort=sort, page=p, limit=limit, category=scope
+    )
+    context: dict[str, object] = {
+        "result": result,
+        "prev": None,
+        "next": None,
+        "tabs": [],
+        "scope": scope,
+        "cat": scope.code if scope else None,
+    }
     if result.period is not None:
         period = result.period
-        context["prev"], context["next"] = feed.neighbours(session, period)
-        anchor = feed.anchor_day(session, period)
+        context["prev"], context["next"] = feed.neighbours(session, period, scope)
+        anchor = feed.anchor_day(session, period, scope)
         context["tabs"] = [
             (label, feed.Period.containing(kind, anchor), kind == period.kind) for label, kind in TABS
         ]

@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from paperfeed.db.models import Paper
 from paperfeed.http.csrf import csrf_token
+from paperfeed.paper_export import paper_bibtex
 from paperfeed.paths import paper_path
 from paperfeed.text.render import render_abstract, render_inline
 
@@ -116,6 +117,7 @@ def make_templates() -> Jinja2Templates:
     env.globals["project_page"] = project_page
     env.globals["csrf_token"] = csrf_token
     env.globals["current_user"] = current_user
+    env.globals["paper_bibtex"] = paper_bibtex
     return Jinja2Templates(env=env)
 
 

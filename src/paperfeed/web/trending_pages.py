@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from paperfeed import feed
+from paperfeed.categories import parse_category
 from paperfeed.community.votes import voted_ids
 from paperfeed.config import Settings
 from paperfeed.errors import UserError
@@ -31,9 +32,11 @@ def trending_page(
     window: Annotated[str | None, Query()] = None,
     until: Annotated[str | None, Query()] = None,
     p: Annotated[int, Query()] = 0,
+    category: Annotated[str | None, Query()] = None,
 ) -> Response:
     """The papers of the last day, week or month, ranked by their trending score (computed live)."""
     win = check_window(window or settings.trending_default_window)  # PeriodError: 400 with the reason
+    scope = parse_category(session, category)  # CategoryError: 400 with the reason
     period = feed.parse_period(day=until)
     limit = min(settings.page_size, feed.MAX_LIMIT)
     if p < 0 or p * limit > 1_000_000:
@@ -46,6 +49,7 @@ def trending_page(
         now=datetime.now(UTC),
         offset=p * limit,
         limit=limit,
+        category=scope,
     )
     start = ranked.start
     # Only users' submissions since the last day a source listed: the window reached back (window_span).
@@ -66,6 +70,8 @@ def trending_page(
             "limit": limit,
             "params": TrendingParams.from_settings(settings),
             "my_votes": my_votes,
+            "scope": scope,
+            "cat": scope.code if scope else None,
         },
     )
 

@@ -58,3 +58,33 @@
       });
   });
 })();
+
+// Copy buttons (the BibTeX on a paper page): hidden in the HTML, shown here, so a reader without
+// JavaScript sees only the selectable text and never a button that does nothing.
+(function () {
+  function selectText(node) {
+    var range = document.createRange();
+    range.selectNodeContents(node);
+    var selection = window.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+  }
+
+  document.querySelectorAll("button[data-copy]").forEach(function (button) {
+    var source = document.getElementById(button.dataset.copy);
+    if (!source) return;
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var done = function () {
+        button.textContent = "Copied";
+        setTimeout(function () { button.textContent = "Copy BibTeX"; }, 2000);
+      };
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(source.textContent).then(done, function () { selectText(source); });
+      } else {
+        selectText(source); // plain http: the clipboard API is refused; leave the text selected to copy
+        button.textContent = "Selected: press Ctrl+C";
+      }
+    });
+  });
+})();
