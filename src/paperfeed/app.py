@@ -25,6 +25,7 @@ from paperfeed.jobs.queue import start_in_process
 from paperfeed.search.maintainer import start_for_app
 from paperfeed.search.service import create_search_service
 from paperfeed.web.account_pages import router as account_pages_router
+from paperfeed.web.author_pages import router as author_pages_router
 from paperfeed.web.community_pages import router as community_pages_router
 from paperfeed.web.digest_pages import router as digest_pages_router
 from paperfeed.web.feeds import router as feeds_router
@@ -89,6 +90,7 @@ def create_app(settings: Settings) -> FastAPI:
         trending_pages_router,
         digest_pages_router,
         account_pages_router,
+        author_pages_router,
         community_pages_router,
         feeds_router,
         pages_router,
