@@ -175,7 +175,7 @@ def pending_claims(session: Session, *, limit: int = 100) -> list[ClaimView]:
 
 
 def approved_for_papers(session: Session, paper_ids: Collection[int]) -> dict[tuple[int, int], ApprovedClaim]:
-    """Approved claims of these papers by (paper id, position), where the byline still has the claimed name."""
+    """Approved claims by (paper id, position), where the byline still has the claimed name there."""
     ids = sorted(set(paper_ids))
     out: dict[tuple[int, int], ApprovedClaim] = {}
     for start in range(0, len(ids), 900):
@@ -191,7 +191,7 @@ def approved_for_papers(session: Session, paper_ids: Collection[int]) -> dict[tu
             .where(AuthorClaim.paper_id.in_(ids[start : start + 900]), AuthorClaim.status == APPROVED)
         )
         for pid, pos, username, decided in rows:
-            out[(pid, pos)] = ApprovedClaim(username=username, decided_at=decided)
+            out[(pid, pos)] = ApprovedClaim(username=username, decided_at=decided or datetime.now(UTC))
     return out
 
 

@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import distinct, func, select
+from sqlalchemy import Select, distinct, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from paperfeed.accounts.models import User
@@ -15,9 +15,9 @@ from paperfeed.db.models import Author, Paper, PaperAuthor, PaperCategory
 from paperfeed.errors import NotFound, UserError
 
 __all__ = [
+    "MAX_MONTHS",
     "AuthorPage",
     "Claimant",
-    "MAX_MONTHS",
     "author_page",
     "author_papers",
     "find_author",
@@ -81,7 +81,7 @@ def _group(session: Session, author: Author) -> tuple[list[int], list[str], int 
     return [author.id, *(r.id for r in rows)], [author.name, *(r.name for r in rows)], owner
 
 
-def _paper_ids(ids: list[int]) -> object:
+def _paper_ids(ids: list[int]) -> Select[int]:
     return select(PaperAuthor.paper_id).where(PaperAuthor.author_id.in_(ids)).distinct()
 
 
@@ -107,7 +107,7 @@ def author_papers(session: Session, author_ids: list[int], *, offset: int, limit
     """Papers of these author ids, newest first (published, then id), with authors and categories loaded."""
     stmt = (
         select(Paper)
-        .where(Paper.id.in_(_paper_ids(author_ids)))  # type: ignore[arg-type]
+        .where(Paper.id.in_(_paper_ids(author_ids)))
         .order_by(Paper.published.desc().nulls_last(), Paper.id.desc())
         .offset(offset)
         .limit(limit)
@@ -123,14 +123,14 @@ def author_page(session: Session, name: str, *, page: int = 0, limit: int = 20) 
     author = find_author(session, name)
     ids, names, _owner = _group(session, author)
     mine = _paper_ids(ids)
-    total = int(session.scalar(select(func.count()).select_from(mine.subquery())) or 0)  # type: ignore[attr-defined]
+    total = int(session.scalar(select(func.count()).select_from(mine.subquery())) or 0)
     papers = author_papers(session, ids, offset=page * limit, limit=limit)
     coauthors = [
         (row.name, int(row.n))
         for row in session.execute(
             select(Author.name, func.count(distinct(PaperAuthor.paper_id)).label("n"))
             .join(Author, Author.id == PaperAuthor.author_id)
-            .where(PaperAuthor.paper_id.in_(mine), PaperAuthor.author_id.not_in(ids))  # type: ignore[arg-type]
+            .where(PaperAuthor.paper_id.in_(mine), PaperAuthor.author_id.not_in(ids))
             .group_by(Author.name)
             .order_by(func.count(distinct(PaperAuthor.paper_id)).desc(), Author.name)
             .limit(COAUTHORS_SHOWN)
@@ -140,7 +140,7 @@ def author_page(session: Session, name: str, *, page: int = 0, limit: int = 20) 
         (row.category, int(row.n))
         for row in session.execute(
             select(PaperCategory.category, func.count(distinct(PaperCategory.paper_id)).label("n"))
-            .where(PaperCategory.paper_id.in_(mine))  # type: ignore[arg-type]
+            .where(PaperCategory.paper_id.in_(mine))
             .group_by(PaperCategory.category)
             .order_by(func.count(distinct(PaperCategory.paper_id)).desc(), PaperCategory.category)
         )
@@ -148,7 +148,7 @@ def author_page(session: Session, name: str, *, page: int = 0, limit: int = 20) 
     days = [
         _day(r.published, r.listing_date, r.created_at)
         for r in session.execute(
-            select(Paper.published, Paper.listing_date, Paper.created_at).where(Paper.id.in_(mine))  # type: ignore[arg-type]
+            select(Paper.published, Paper.listing_date, Paper.created_at).where(Paper.id.in_(mine))
         )
     ]
     return AuthorPage(

@@ -17,6 +17,7 @@ from sqlalchemy import and_, exists, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from paperfeed.authors.follows import followed_by_email
 from paperfeed.config import Settings
 from paperfeed.db.engine import session_scope
 from paperfeed.digests.ledger_models import DIGEST_SENDS as T
@@ -24,7 +25,6 @@ from paperfeed.digests.ledger_models import DIGEST_SENT_PAPERS as P
 from paperfeed.digests.ledger_models import SendStatus
 from paperfeed.digests.models import Subscription
 from paperfeed.digests.periods import Period
-from paperfeed.authors.follows import followed_by_email
 from paperfeed.digests.select import Pick, SelectionContext, select_digest
 from paperfeed.mail import mail_domain
 

@@ -48,7 +48,7 @@ def timeline_chart(page: pages.AuthorPage) -> object:
 def author_page(
     request: Request, name: str, session: SessionDep, settings: SettingsDep, viewer: CurrentUser, p: PageQ = 0
 ) -> Response:
-    """One exact author name (or a claimed profile's grouped names): papers, co-authors, categories, timeline."""
+    """One author name (or a profile's grouped names): papers, co-authors, categories, timeline."""
     limit = min(settings.page_size, 100)
     info = pages.author_page(session, name, page=p, limit=limit)
     uid = viewer.id if viewer else None
