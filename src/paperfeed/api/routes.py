@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from paperfeed import feed
 from paperfeed.api.convert import daily_out, paper_out
 from paperfeed.api.schemas import DailyPaperOut, ErrorOut, PaperOut
+from paperfeed.authors.claims import approved_for_papers
 from paperfeed.http.deps import SessionDep, SettingsDep, paper_or_404
 
 router = APIRouter(prefix="/api", tags=["papers"])
@@ -37,7 +38,8 @@ def daily_papers(
 ) -> list[DailyPaperOut]:
     """The daily list, in Hugging Face's shape; errors are 400 with {"error": message}."""
     result = feed.daily(session, day=date, week=week, month=month, sort=sort, page=p, limit=limit)
-    return [daily_out(entry, settings.base_url) for entry in result.entries]
+    claimed = approved_for_papers(session, [entry.paper.id for entry in result.entries])
+    return [daily_out(entry, settings.base_url, claimed) for entry in result.entries]
 
 
 @router.get(
@@ -50,4 +52,5 @@ def daily_papers(
 def paper(paper_id: str, session: SessionDep, settings: SettingsDep) -> PaperOut:
     """The `paper` object of one paper."""
     found = paper_or_404(session, paper_id)
-    return paper_out(found, feed.latest_submission(session, found), settings.base_url)
+    claimed = approved_for_papers(session, [found.id])
+    return paper_out(found, feed.latest_submission(session, found), settings.base_url, claimed)

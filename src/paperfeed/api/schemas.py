@@ -8,7 +8,8 @@ sends that we omit, and why:
 - ``githubRepoAddedBy``: we know where a link was found, not which user added it.
 - ``mediaUrls``: we store no media.
 - ``followerCount`` (on users): there are no followers; Hugging Face omits it too for some users.
-- ``status``, ``statusLastChangedAt``, ``user`` (on authors): authors cannot claim papers here.
+- ``user``, ``status``, ``statusLastChangedAt`` (on authors) are sent only for an approved claim
+  (status ``claimed_verified``, as Hugging Face marks a verified claim); unclaimed authors have none.
 Optional keys (``githubRepo``, ``githubStars``, ``projectPage``, ``submittedOnDaily*``) are left out when
 unknown, as Hugging Face does, rather than sent as null.
 """
@@ -28,6 +29,9 @@ class AuthorOut(_Schema):
     id: str = Field(alias="_id", description="Stable author id (string, as on Hugging Face).")
     name: str
     hidden: bool = False
+    user: UserOut | None = Field(default=None, description="The paperfeed user who claimed this place.")
+    status: str | None = Field(default=None, description="'claimed_verified' once a moderator approved.")
+    statusLastChangedAt: str | None = None
 
 
 class UserOut(_Schema):
@@ -79,3 +83,6 @@ class ErrorOut(_Schema):
     """Body of every 400/404 answer."""
 
     error: str
+
+
+AuthorOut.model_rebuild()  # it names UserOut, declared after it
