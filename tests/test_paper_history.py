@@ -81,3 +81,31 @@ def test_paper_page_sparklines_have_a_text_alternative(settings: Settings) -> No
     assert len(votes.xpath("svg/polyline/@points")[0].split()) == 2
     assert stars.xpath("string(svg/title)") == "GitHub stars over time"
     assert "★ 1210 (2026-06-01) → 1234 (2026-06-04)" in stars.text_content()
+
+
+def test_trending_cards_show_their_star_gain_as_a_sparkline(db_settings: Settings) -> None:
+    with make_site(db_settings) as site:
+        with site.factory() as s, s.begin():
+            s.add_all(
+                [  # the window's baseline is the last fetch before it; two fetches inside it
+                    StarSnapshot(
+                        repo="example/quadratic", stars=1000, fetched_at=datetime(2026, 5, 1, tzinfo=UTC)
+                    ),
+                    StarSnapshot(
+                        repo="example/quadratic", stars=1100, fetched_at=datetime(2026, 5, 28, tzinfo=UTC)
+                    ),
+                    StarSnapshot(
+                        repo="example/quadratic", stars=1234, fetched_at=datetime(2026, 5, 31, tzinfo=UTC)
+                    ),
+                ]
+            )
+        doc = lxml_html.document_fromstring(site.client().get("/trending?window=month&until=2026-06-01").text)
+    items = doc.xpath("//li[@class='trending-item']")
+    math = next(i for i in items if i.xpath(f".//h2/a[@href='/papers/{MATH_ID}']"))
+    spark = math.xpath(".//p[@class='trend-spark']")[0]
+    assert spark.xpath("string(span)") == "+234 ★ this month (1000 → 1234)"
+    assert "+234 ★ this month" in math.xpath("string(.//p[@class='trend-why'])")  # the score's own term
+    assert len(spark.xpath("svg/polyline/@points")[0].split()) == 3
+    assert spark.xpath("string(svg/desc)") == "Stars went from 1000 on 2026-05-03 to 1234 on 2026-05-31"
+    others = [i for i in items if i is not math]
+    assert others and all(not i.xpath(".//p[@class='trend-spark']") for i in others)  # no repo history

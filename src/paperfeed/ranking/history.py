@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,7 +16,7 @@ from paperfeed.ranking.models import StarSnapshot
 from paperfeed.ranking.stars import repo_of
 from paperfeed.timeutil import as_utc
 
-__all__ = ["PaperHistory", "Series", "paper_history"]
+__all__ = ["PaperHistory", "Series", "paper_history", "star_series_by_paper"]
 
 MAX_POINTS = 200  # a sparkline 120 px wide shows no more
 
@@ -85,3 +86,44 @@ def paper_history(session: Session, paper: Paper) -> PaperHistory:
         if per_day:
             stars = Series(_thin(sorted(per_day.items())))
     return PaperHistory(votes=votes, stars=stars, repo=repo)
+
+
+def star_series_by_paper(
+    session: Session, papers: Sequence[Paper], *, start: datetime, end: datetime
+) -> dict[int, tuple[str, Series]]:
+    """Each paper's first GitHub repository and its daily star counts from `start` to `end` (one query).
+
+    The last snapshot before `start` opens the series, so the line starts where the window's gain is
+    counted from; papers without a repository or snapshots are left out.
+    """
+    first: dict[int, str] = {}
+    for paper in papers:
+        repo = next(
+            (r for link in paper.code_links if link.kind == "github" and (r := repo_of(link.url))), None
+        )
+        if repo:
+            first[paper.id] = repo
+    repos = sorted(set(first.values()))
+    if not repos:
+        return {}
+    per_repo: dict[str, dict[date, int]] = {}
+    baseline: dict[str, tuple[datetime, int]] = {}
+    rows = session.execute(
+        select(StarSnapshot.repo, StarSnapshot.fetched_at, StarSnapshot.stars)
+        .where(StarSnapshot.repo.in_(repos), StarSnapshot.fetched_at <= end)
+        .order_by(StarSnapshot.fetched_at, StarSnapshot.id)
+    )
+    for repo, fetched, count in rows:
+        when = as_utc(fetched)
+        if when < start:
+            baseline[repo] = (when, int(count))  # the newest one before the window wins
+        else:
+            per_repo.setdefault(repo, {})[when.date()] = int(count)
+    out: dict[int, tuple[str, Series]] = {}
+    for pid, repo in first.items():
+        days = dict(per_repo.get(repo, {}))
+        if repo in baseline:
+            days.setdefault(start.date(), baseline[repo][1])
+        if days:
+            out[pid] = (repo, Series(_thin(sorted(days.items()))))
+    return out
