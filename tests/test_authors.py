@@ -13,53 +13,13 @@ from lxml import html as lxml_html
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
+from authordata import ODD, more_papers
 from communitydata import Site, csrf, make_site, sign_in_as
 from paperfeed.authors import claims, follows, pages
 from paperfeed.authors.models import AuthorClaim, AuthorFollow, AuthorVariant
 from paperfeed.config import Settings
 from paperfeed.errors import Conflict, NotFound, UserError
-from paperfeed.ingest.records import PaperRecord
-from paperfeed.ingest.store import store_records
 from paperfeed.paths import author_path
-
-ODD = "Zoë O'Brien/Smith & <Co>"  # a slash, an apostrophe, markup and a non-ASCII letter
-
-
-def _rec(arxiv_id: str, title: str, authors: list[str], published: datetime, cats: list[str]) -> PaperRecord:
-    return PaperRecord(
-        title=title,
-        abstract=f"Abstract of {title}.",
-        source="arxiv_api",
-        arxiv_id=arxiv_id,
-        version=1,
-        authors=authors,
-        categories=cats,
-        published=published,
-        listing_date=published.date(),
-    )
-
-
-def more_papers(site: Site) -> None:
-    """Papers by 'A. Lovelace' (a variant of 'Ada Lovelace') and by the odd name."""
-    store_records(
-        site.factory,
-        [
-            _rec(
-                "2401.00001",
-                "Variant Paper",
-                ["A. Lovelace", "Charles Babbage"],
-                datetime(2024, 1, 5, tzinfo=UTC),
-                ["math.HO"],
-            ),
-            _rec(
-                "2603.00001",
-                "Odd Name Paper",
-                [ODD, "Ada Lovelace"],
-                datetime(2026, 3, 2, tzinfo=UTC),
-                ["cs.CL"],
-            ),
-        ],
-    )
 
 
 @pytest.fixture
