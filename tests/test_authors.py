@@ -337,3 +337,38 @@ def test_unverified_users_cannot_claim_and_forms_need_csrf(lite: Site) -> None:
     r = ada.post("/papers/2606.00001/claim", data={"position": "0"}, follow_redirects=False)
     assert r.status_code == 403 and lite.count(AuthorClaim) == 0
     assert csrf(ada, "/papers")
+
+
+def test_the_owner_groups_names_from_the_author_page_form(lite: Site) -> None:
+    ada, mod = lite.user("ada"), lite.user("mod", role="moderator")
+    _approve(lite, ada, mod, "2606.00001", "Ada Lovelace")
+    _approve(lite, ada, mod, "2401.00001", "A. Lovelace")
+    client, stranger = lite.client(), lite.client()
+    token = sign_in_as(lite, client, "ada")
+    sign_in_as(lite, stranger, "mod")
+    form = _doc(client.get(author_path("Ada Lovelace")).text).xpath("//details[@class='variants']//form")
+    assert len(form) == 1 and form[0].xpath(".//input[@name='names']/@value") == [
+        "A. Lovelace",
+        "Ada Lovelace",
+    ]
+    assert "variants" not in stranger.get(author_path("Ada Lovelace")).text  # only the owner sees the form
+    r = client.post(
+        "/account/author-names",
+        data={
+            "names": ["Ada Lovelace", "A. Lovelace"],
+            "csrf_token": token,
+            "next": author_path("A. Lovelace"),
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and r.headers["location"] == author_path("A. Lovelace")
+    page = _doc(client.get(author_path("A. Lovelace")).text)
+    assert page.xpath("//p[@class='period']/a/text()")[:1] == ["Ada Lovelace"]  # also published as
+    assert "12 papers" in page.xpath("string(//p[@class='period'])")
+    bad = client.post(
+        "/account/author-names",
+        data={"names": ["Charles Babbage"], "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert bad.status_code == 400  # no approved claim under that name
+    assert lite.count(AuthorVariant) == 2

@@ -13,6 +13,7 @@ from paperfeed.authors.models import AuthorFollow
 from paperfeed.authors.pages import find_author
 from paperfeed.community.votes import insert_ignore
 from paperfeed.db.models import Author, Paper, PaperAuthor
+from paperfeed.errors import Conflict
 
 __all__ = ["follow", "followed_by_email", "followed_names", "following_papers", "is_following"]
 
@@ -22,8 +23,6 @@ MAX_FOLLOWS = 500  # per user: enough for a reading list, not a crawl of the aut
 
 def follow(factory: sessionmaker[Session], *, user_id: int, name: str, on: bool = True) -> bool:
     """Follow (on=True) or unfollow the author with exactly this name; idempotent. Returns the new state."""
-    from paperfeed.errors import Conflict
-
     with factory() as session, session.begin():
         author = find_author(session, name)
         if not on:
