@@ -372,3 +372,32 @@ def test_the_owner_groups_names_from_the_author_page_form(lite: Site) -> None:
     )
     assert bad.status_code == 400  # no approved claim under that name
     assert lite.count(AuthorVariant) == 2
+
+
+def test_deleting_an_account_takes_its_follows_claims_and_group_along(site: Site) -> None:
+    from communitydata import PASSWORD
+    from paperfeed.accounts import users as accounts
+    from paperfeed.accounts.models import User
+
+    ada, mod = site.user("ada"), site.user("mod", role="moderator")
+    _approve(site, ada, mod, "2606.00001", "Ada Lovelace")
+    _approve(site, ada, mod, "2401.00001", "A. Lovelace")
+    claims.set_variants(site.factory, user_id=ada, names=["Ada Lovelace", "A. Lovelace"])
+    follows.follow(site.factory, user_id=ada, name="Alan Turing")
+    eve = site.user("eve")
+    _approve(site, eve, mod, "2606.00002", "Alan Turing")  # decided by mod, whose account goes next
+    with site.factory() as db, db.begin():
+        user = db.get(User, ada)
+        assert user is not None
+        accounts.delete_account(db, site.settings, user, PASSWORD)
+    for model in (AuthorFollow, AuthorVariant):
+        assert site.count(model) == 0
+    assert site.count(AuthorClaim, AuthorClaim.user_id == ada) == 0
+    with site.factory() as db, db.begin():
+        user = db.get(User, mod)
+        assert user is not None
+        accounts.delete_account(db, site.settings, user, PASSWORD)
+    with site.factory() as s:
+        [left] = s.scalars(select(AuthorClaim)).all()
+        assert (left.user_id, left.status, left.decided_by) == (eve, "approved", None)  # the decision stays
+        assert pages.author_page(s, "Ada Lovelace").names == ("Ada Lovelace",)  # the group went with it
