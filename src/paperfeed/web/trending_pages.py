@@ -56,7 +56,9 @@ def trending_page(
     my_votes = voted_ids(session, user.id if user else None, [i.submission.paper.id for i in ranked.items])
     sparks = {}
     if ranked.as_of is not None:  # each card's stars over the window the gain is counted in
-        since = ranked.as_of - timedelta(days=WINDOW_DAYS[ranked.window])
+        # Clamped as the score's own window is: a window ending in year 1 would start before datetime.min.
+        floor = ranked.as_of - datetime.min.replace(tzinfo=UTC)
+        since = ranked.as_of - min(timedelta(days=WINDOW_DAYS[ranked.window]), floor)
         sparks = star_series_by_paper(session, [i.paper for i in ranked.items], start=since, end=ranked.as_of)
     return render(
         request,
