@@ -134,7 +134,11 @@ def assert_inert(document: str, *, must_show: tuple[str, ...] = ()) -> None:
         tag = el.tag.lower().rsplit("}", 1)[-1]
         if tag == "script":
             assert el.get("src") == "/static/app.js" and not (el.text or "").strip(), lxml_html.tostring(el)
-        assert tag not in {"iframe", "object", "embed", "style", "base", "frame", "svg"}, tag
+        if tag == "svg":  # only our own charts (text/charts.py), made of shapes and text, nothing else
+            assert (el.get("class") or "").split()[:1] == ["chart"], lxml_html.tostring(el)
+            kids = {k.tag.lower().rsplit("}", 1)[-1] for k in el.iterdescendants() if isinstance(k.tag, str)}
+            assert kids <= {"title", "desc", "line", "rect", "polyline", "circle"}, kids
+        assert tag not in {"iframe", "object", "embed", "style", "base", "frame"}, tag
         if tag == "img":
             assert (el.get("src") or "").startswith("/static/"), lxml_html.tostring(el)
         if tag == "meta":

@@ -68,7 +68,7 @@ def _tokens(settings: Settings) -> dict[str, str]:
 
 
 def _reader(settings: Settings) -> None:
-    """Ada, with a public collection holding one paper."""
+    """Ada, a moderator (so the claims queue renders), with a public collection holding one paper."""
     engine = make_engine(settings)
     factory = make_sessionmaker(engine)
     try:
@@ -76,6 +76,7 @@ def _reader(settings: Settings) -> None:
             user = accounts.create_user(
                 db, settings, email="ada@example.org", username="ada", password=PASSWORD, verified=True
             )
+            user.role = "moderator"
             uid = int(user.id)
         col = create_collection(factory, user_id=uid, name="Reading list", public=True)
         with factory() as s:
@@ -144,6 +145,7 @@ def test_every_page_fits_a_phone(site: Site, browser: Browser) -> None:
         "/subscribe/confirm?token=bad",  # subscribe_message.html
         "/u/ada",
         "/u/ada/c/reading-list",
+        "/authors/Ada%20Lovelace",
         "/dev/outbox",
     ]
     for path in signed_out:
@@ -167,7 +169,8 @@ def test_every_page_fits_a_phone(site: Site, browser: Browser) -> None:
     page.locator('main input[name="password"]').fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(b + "/")
-    for path in ("/account", "/collections", "/submit", f"/papers/{webdata.MATH_ID}", "/papers"):
+    signed_in = ("/account", "/collections", "/submit", f"/papers/{webdata.MATH_ID}", "/papers", "/following")
+    for path in (*signed_in, "/moderation/claims"):
         _fits(page, b + path)
     # account_message.html: what a deleted account is told (the last thing this reader does).
     page.goto(b + "/account")

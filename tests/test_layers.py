@@ -10,7 +10,18 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "paperfeed"
 FRONTS = ("web", "api", "http")
-SERVICES = ("ingest", "search", "ranking", "community", "accounts", "digests", "jobs", "db", "text")
+SERVICES = (
+    "ingest",
+    "search",
+    "ranking",
+    "community",
+    "accounts",
+    "authors",
+    "digests",
+    "jobs",
+    "db",
+    "text",
+)
 
 
 def imports_of(path: Path) -> set[str]:

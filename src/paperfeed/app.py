@@ -29,6 +29,7 @@ from paperfeed.ops.metrics import DatabaseCollector
 from paperfeed.search.maintainer import start_for_app
 from paperfeed.search.service import create_search_service
 from paperfeed.web.account_pages import router as account_pages_router
+from paperfeed.web.author_pages import router as author_pages_router
 from paperfeed.web.category_pages import router as category_pages_router
 from paperfeed.web.community_pages import router as community_pages_router
 from paperfeed.web.digest_pages import router as digest_pages_router
@@ -102,6 +103,7 @@ def create_app(settings: Settings) -> FastAPI:
         trending_pages_router,
         digest_pages_router,
         account_pages_router,
+        author_pages_router,
         community_pages_router,
         feeds_router,
         category_pages_router,

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, time
 
 from paperfeed.api.schemas import AuthorOut, DailyPaperOut, PaperOut, UserOut
+from paperfeed.authors.claims import ApprovedClaim
 from paperfeed.db.models import Paper, Submission
 from paperfeed.text.urls import http_url
 
@@ -57,15 +59,48 @@ def discussion_id(paper: Paper) -> str:
     return hashlib.blake2b(f"discussion:{paper.key}".encode(), digest_size=12).hexdigest()
 
 
+# Hugging Face's status of an author place whose claim was verified.
+CLAIMED = "claimed_verified"
+
+
+def claimant_out(username: str, base_url: str) -> UserOut:
+    """A paperfeed user as Hugging Face's user object (the same _id as when they submit a paper)."""
+    uid = hashlib.blake2b(f"user:{username}".encode(), digest_size=12).hexdigest()
+    avatar = f"{base_url.rstrip('/')}/static/avatar.svg"
+    return UserOut(id=uid, name=username, fullname=username, user=username, type="user", avatarUrl=avatar)
+
+
+def author_out(
+    paper: Paper, base_url: str, claims: Mapping[tuple[int, int], ApprovedClaim]
+) -> list[AuthorOut]:
+    """The byline; a place with an approved claim carries the user and Hugging Face's claimed status."""
+    out = []
+    for pa in paper.authors:
+        claim = claims.get((paper.id, pa.position))
+        author = AuthorOut(id=str(pa.author_id), name=pa.author.name)
+        if claim is not None:
+            author.user = claimant_out(claim.username, base_url)
+            author.status = CLAIMED
+            author.statusLastChangedAt = hf_time(claim.decided_at)
+        out.append(author)
+    return out
+
+
 def paper_out(
-    paper: Paper, submission: Submission | None, base_url: str, *, with_comments: bool = False
+    paper: Paper,
+    submission: Submission | None,
+    base_url: str,
+    claims: Mapping[tuple[int, int], ApprovedClaim] | None = None,
+    *,
+    with_comments: bool = False,
 ) -> PaperOut:
-    """The `paper` object (with numComments when it is the whole answer, as GET /api/papers/{id})."""
+    """The `paper` object (`claims`: approved claims by (paper id, position), see authors.claims;
+    numComments when it is the whole answer, as GET /api/papers/{id})."""
     repo, stars = github_repo(paper)
     published = paper.published or (submission.day if submission else None) or paper.listing_date
     return PaperOut(
         id=paper.key,
-        authors=[AuthorOut(id=str(pa.author_id), name=pa.author.name) for pa in paper.authors],
+        authors=author_out(paper, base_url, claims or {}),
         publishedAt=hf_time(published or paper.created_at),
         # The listing day, as Hugging Face reports it (midnight UTC); ingest time means nothing to readers.
         submittedOnDailyAt=hf_time(submission.day) if submission else None,
@@ -82,9 +117,11 @@ def paper_out(
     )
 
 
-def daily_out(submission: Submission, base_url: str) -> DailyPaperOut:
+def daily_out(
+    submission: Submission, base_url: str, claims: Mapping[tuple[int, int], ApprovedClaim] | None = None
+) -> DailyPaperOut:
     """One item of the daily list."""
-    paper = paper_out(submission.paper, submission, base_url)
+    paper = paper_out(submission.paper, submission, base_url, claims)
     return DailyPaperOut(
         paper=paper,
         publishedAt=paper.publishedAt,

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from paperfeed import feed
 from paperfeed.api.convert import daily_out, paper_out
 from paperfeed.api.schemas import DailyPaperOut, ErrorOut, PaperOut
+from paperfeed.authors.claims import approved_for_papers
 from paperfeed.categories import parse_category
 from paperfeed.http.deps import SessionDep, SettingsDep, paper_or_404
 
@@ -64,7 +65,8 @@ def daily_papers(
         category=parse_category(session, category),
         submitter=submitter or None,
     )
-    return [daily_out(entry, settings.base_url) for entry in result.entries]
+    claimed = approved_for_papers(session, [entry.paper.id for entry in result.entries])
+    return [daily_out(entry, settings.base_url, claimed) for entry in result.entries]
 
 
 @router.get(
@@ -77,4 +79,7 @@ def daily_papers(
 def paper(paper_id: str, session: SessionDep, settings: SettingsDep) -> PaperOut:
     """The `paper` object of one paper."""
     found = paper_or_404(session, paper_id)
-    return paper_out(found, feed.latest_submission(session, found), settings.base_url, with_comments=True)
+    claimed = approved_for_papers(session, [found.id])
+    return paper_out(
+        found, feed.latest_submission(session, found), settings.base_url, claimed, with_comments=True
+    )

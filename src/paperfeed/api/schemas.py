@@ -7,7 +7,8 @@ sends that we omit, and why:
 - ``githubRepoAddedBy``: we know where a link was found, not which user added it.
 - ``mediaUrls``: we store no media.
 - ``followerCount`` (on users): there are no followers; Hugging Face omits it too for some users.
-- ``status``, ``statusLastChangedAt``, ``user`` (on authors): authors cannot claim papers here.
+- ``user``, ``status``, ``statusLastChangedAt`` (on authors) are sent only for an approved claim
+  (status ``claimed_verified``, as Hugging Face marks a verified claim); unclaimed authors have none.
 ``discussionId`` is the id of the paper's comment thread (every paper has one: /api/papers/{id}/comments);
 ``numComments`` counts Hugging Face's comments (kept at ingest) plus paperfeed's own, as upvotes do.
 ``submittedBy`` / ``submittedOnDailyBy`` are left out when nobody submitted the paper (an arXiv listing),
@@ -31,6 +32,9 @@ class AuthorOut(_Schema):
     id: str = Field(alias="_id", description="Stable author id (string, as on Hugging Face).")
     name: str
     hidden: bool = False
+    user: UserOut | None = Field(default=None, description="The paperfeed user who claimed this place.")
+    status: str | None = Field(default=None, description="'claimed_verified' once a moderator approved.")
+    statusLastChangedAt: str | None = None
 
 
 class UserOut(_Schema):
@@ -86,3 +90,6 @@ class ErrorOut(_Schema):
     """Body of every 400/404 answer."""
 
     error: str
+
+
+AuthorOut.model_rebuild()  # it names UserOut, declared after it

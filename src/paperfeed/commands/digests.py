@@ -35,6 +35,7 @@ def preview(
     open_: Annotated[bool, typer.Option("--open", help="Open the HTML part with the system viewer.")] = False,
 ) -> None:
     """Render a subscriber's digest to an .eml and an .html file under data_dir/previews (sends nothing)."""
+    from paperfeed.authors.follows import followed_by_email
     from paperfeed.db.models import Submission
     from paperfeed.digests.ledger_models import DigestSentPaper
     from paperfeed.digests.models import Subscription
@@ -72,7 +73,10 @@ def preview(
         sent = set(
             session.scalars(select(DigestSentPaper.paper_id).where(DigestSentPaper.subscription_id == sub.id))
         )
-        picks = select_digest(session, subscription=sub, period=chosen, settings=settings, exclude=sent)
+        followed = followed_by_email(session, [sub.email]).get(sub.email.lower(), [])
+        picks = select_digest(
+            session, subscription=sub, period=chosen, settings=settings, exclude=sent, followed=followed
+        )
         if not picks:
             console.print(f"the digest of {chosen.label} would be empty: nothing would be sent")
             raise typer.Exit(1)

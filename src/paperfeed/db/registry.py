@@ -6,6 +6,7 @@ from sqlalchemy import MetaData
 
 # Imported for their side effect: each module declares its tables on the shared Base.
 from paperfeed.accounts import models as account_models  # noqa: F401
+from paperfeed.authors import models as author_models  # noqa: F401
 from paperfeed.community import models as community_models  # noqa: F401
 from paperfeed.db.models import Base
 from paperfeed.digests import ledger_models  # noqa: F401

@@ -17,6 +17,7 @@ from sqlalchemy import and_, exists, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from paperfeed.authors.follows import followed_by_email
 from paperfeed.config import Settings
 from paperfeed.db.engine import session_scope
 from paperfeed.digests.ledger_models import DIGEST_SENDS as T
@@ -75,6 +76,7 @@ def prepare(
                 if context is None:  # the period's papers, loaded and indexed once for every subscriber
                     context = SelectionContext.build(session, period, settings)
                 sent = _sent_papers(session, [sub.id for sub in subs])
+                follows = followed_by_email(session, [sub.email for sub in subs])
                 picks = {
                     sub.id: select_digest(
                         session,
@@ -83,6 +85,7 @@ def prepare(
                         settings=settings,
                         exclude=sent.get(sub.id, ()),
                         context=context,
+                        followed=follows.get(sub.email.lower(), ()),
                     )
                     for sub in subs
                 }
@@ -116,6 +119,7 @@ def _count_rest(
     rest = PrepareReport()
     while subs := _unprepared(session, period, settings.digest_send_prepare_batch):
         sent = _sent_papers(session, [sub.id for sub in subs])
+        follows = followed_by_email(session, [sub.email for sub in subs])
         picks = {
             sub.id: select_digest(
                 session,
@@ -124,6 +128,7 @@ def _count_rest(
                 settings=settings,
                 exclude=sent.get(sub.id, ()),
                 context=context,
+                followed=follows.get(sub.email.lower(), ()),
             )
             for sub in subs
         }

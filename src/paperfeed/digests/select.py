@@ -343,8 +343,13 @@ def select_digest(
     settings: Settings,
     exclude: Collection[int] = (),
     context: SelectionContext | None = None,
+    followed: Collection[str] = (),
 ) -> list[Pick]:
-    """The papers of this subscriber's digest for `period`, best first; [] means send nothing."""
+    """The papers of this subscriber's digest for `period`, best first; [] means send nothing.
+
+    `followed`: the authors the subscriber follows on the site (authors.follows.followed_by_email), merged
+    with the subscription's own author list: one name counts once, and a paper is picked once.
+    """
     ctx = context if context is not None else SelectionContext.build(session, period, settings)
     if ctx.period != period:
         raise ValueError(f"context is for {ctx.period.label}, not {period.label}")
@@ -362,7 +367,8 @@ def select_digest(
     lists: list[tuple[tuple[int, ...], str | None, str]] = []
     for query in subscription.saved_searches or ():
         lists.append((ctx.search(query), f'Matches your saved search "{_shown_query(query)}"', query))
-    for name in subscription.authors or ():
+    names = {normalise_name(n): n for n in (*followed, *(subscription.authors or ()))}
+    for name in names.values():
         lists.append((ctx.by_author(name), None, name))
     if lists:
         rank = ctx._rank

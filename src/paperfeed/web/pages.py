@@ -12,6 +12,8 @@ from paperfeed.categories import parse_category
 from paperfeed.community.votes import voted_ids
 from paperfeed.http.deps import SessionDep, SettingsDep, paper_or_404
 from paperfeed.periods import TABS
+from paperfeed.ranking.history import paper_history
+from paperfeed.web.author_pages import byline_claims
 from paperfeed.web.community_pages import paper_community
 from paperfeed.web.search_pages import similar_for
 from paperfeed.web.templating import render
@@ -74,4 +76,6 @@ def paper_page(request: Request, paper_id: str, session: SessionDep, settings: S
         "community": community,
     }
     context["similar"] = similar_for(request, paper)  # similar papers; None hides the block
+    context["byline"] = byline_claims(request, session, paper)  # author links, "this is me", claimed
+    context["history"] = paper_history(session, paper)  # upvote and star sparklines
     return render(request, "paper.html", context)

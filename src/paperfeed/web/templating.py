@@ -14,7 +14,8 @@ from starlette.responses import Response
 from paperfeed.db.models import Paper
 from paperfeed.http.csrf import csrf_token
 from paperfeed.paper_export import paper_bibtex
-from paperfeed.paths import paper_path
+from paperfeed.paths import author_path, paper_path
+from paperfeed.text.charts import sparkline
 from paperfeed.text.render import render_abstract, render_inline
 
 HERE = Path(__file__).parent
@@ -113,6 +114,8 @@ def make_templates() -> Jinja2Templates:
     env.filters["source_label"] = source_label
     env.filters["link_label"] = link_label
     env.globals["paper_path"] = paper_path
+    env.globals["author_path"] = author_path
+    env.globals["sparkline"] = sparkline
     env.globals["with_query"] = with_query
     env.globals["project_page"] = project_page
     env.globals["csrf_token"] = csrf_token

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -17,7 +17,8 @@ from paperfeed.errors import UserError
 from paperfeed.http.deps import SessionDep, SettingsDep
 from paperfeed.periods import TABS, check_window
 from paperfeed.ranking import service
-from paperfeed.ranking.trending import TrendingParams
+from paperfeed.ranking.history import star_series_by_paper
+from paperfeed.ranking.trending import WINDOW_DAYS, TrendingParams
 from paperfeed.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -57,6 +58,12 @@ def trending_page(
     reached_back = bool(start and plain and start < plain)
     user = getattr(request.state, "user", None)  # which cards show as upvoted
     my_votes = voted_ids(session, user.id if user else None, [i.submission.paper.id for i in ranked.items])
+    sparks = {}
+    if ranked.as_of is not None:  # each card's stars over the window the gain is counted in
+        # Clamped as the score's own window is: a window ending in year 1 would start before datetime.min.
+        floor = ranked.as_of - datetime.min.replace(tzinfo=UTC)
+        since = ranked.as_of - min(timedelta(days=WINDOW_DAYS[ranked.window]), floor)
+        sparks = star_series_by_paper(session, [i.paper for i in ranked.items], start=since, end=ranked.as_of)
     return render(
         request,
         "trending.html",
@@ -72,6 +79,7 @@ def trending_page(
             "my_votes": my_votes,
             "scope": scope,
             "cat": scope.code if scope else None,
+            "sparks": sparks,
         },
     )
 
