@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from paperfeed.api.account_routes import router as api_account_router
 from paperfeed.api.community_routes import router as api_community_router
+from paperfeed.api.recommend_routes import router as api_recommend_router
 from paperfeed.api.routes import router as api_router
 from paperfeed.api.search_routes import router as api_search_router
 from paperfeed.api.trending_routes import router as api_trending_router
@@ -84,6 +85,7 @@ def create_app(settings: Settings) -> FastAPI:
         api_search_router,
         api_trending_router,
         api_community_router,
+        api_recommend_router,
         api_account_router,
         api_router,
         search_pages_router,
