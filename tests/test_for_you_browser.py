@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 import recokit
+import webdata
 from browserkit import free_port, served_app
 from communitydata import PASSWORD, Site, make_site
 from paperfeed.community import votes
@@ -33,6 +34,8 @@ def served(settings: Settings) -> Iterator[tuple[str, Site]]:
             site.factory, user_id=uid, paper_id=ids["2605.00101"], kind="seed", now=recokit.NOW
         )
         votes.set_vote(site.factory, user_id=uid, paper_id=ids["2605.00201"], voted=True)
+        fan = site.user("fan")  # the astro-ph paper trends: explored for the reader
+        votes.set_vote(site.factory, user_id=fan, paper_id=ids[webdata.OLD_ID], voted=True)
         with served_app(site.app, port):
             yield base, site
 

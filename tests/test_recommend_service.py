@@ -118,7 +118,10 @@ def test_exploration_interleaves_trending_papers_outside_the_profile(
     assert not any(i.exploration for i in _run(session_factory, db_settings, user, exploration=0.0, limit=5))
     # The reader's own setting applies when the caller passes none (default 0.1: one of ten).
     default = _run(session_factory, db_settings, user, exploration=None, limit=10)
-    assert sum(i.exploration for i in default) == 1
+    assert [i.paper.key for i in default if i.exploration] == [webdata.OLD_ID]
+    # Papers without votes or comments are not trending: nothing else is explored, even at 50%.
+    half = _run(session_factory, db_settings, user, exploration=0.5, limit=10)
+    assert [i.paper.key for i in half if i.exploration] == [webdata.OLD_ID]
 
 
 def test_no_signals_no_list(session_factory: sessionmaker[Session], db_settings: Settings) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from paperfeed.config import Settings
-from paperfeed.db.models import Paper, PaperAuthor
+from paperfeed.db.models import Paper, PaperAuthor, Submission
 from paperfeed.periods import PeriodKind, window_start
 from paperfeed.ranking.service import latest_until
 from paperfeed.ranking.signals import signal_rows
@@ -100,8 +100,24 @@ def reader_exploration(session: Session, user_id: int) -> float:
 
 
 def _trending_order(session: Session, settings: Settings, start: date, end: date, now: datetime) -> list[int]:
-    """The window's papers by trending score (votes, comments; ties by newer listing, then id)."""
-    rows = signal_rows(session, start=start, end=end - timedelta(days=1), eligible_only=True, paper_ids=None)
+    """The window's trending papers (some votes or comments) by trending score (ties: newer listing, id)."""
+    # A paper without votes or comments is not trending: look up the few that have some, then score
+    # only those (reading the whole window's signals cost more than the rest of a request).
+    active = session.scalars(
+        select(Paper.id)
+        .join(Submission, Submission.paper_id == Paper.id)
+        .where(
+            Submission.day >= start,
+            Submission.day < end,
+            Paper.upvotes + Paper.vote_count + Paper.comment_count > 0,
+        )
+        .distinct()
+    ).all()
+    if not active:
+        return []
+    rows = signal_rows(
+        session, start=start, end=end - timedelta(days=1), eligible_only=True, paper_ids=list(active)
+    )
     if rows.shape[0] == 0:
         return []
     ids = rows[:, 0].astype(np.int64)
