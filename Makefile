@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 SHARED ?= ../shared
 
-.PHONY: install demo serve test lint pytest fmt bench-ingest bench-quality bench-search bench-trending clean bench-digest bench-code-links
+.PHONY: install demo serve test lint pytest fmt cluster bench-ingest bench-quality bench-search bench-trending clean bench-digest bench-code-links
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -32,6 +32,10 @@ pytest: $(STAMP)
 	PAPERFEED_TEST_PG_URL=$${PAPERFEED_TEST_PG_URL:-$$(bash .ci/start-postgres.sh)} \
 	PAPERFEED_TEST_REDIS_URL=$${PAPERFEED_TEST_REDIS_URL:-$$(bash .ci/start-redis.sh)} \
 		$(BIN)/pytest -n 2 -p no:cacheprovider
+
+## compose.yaml's topology from processes: PostgreSQL, Redis, two web nodes (8101, 8102), one worker.
+cluster: $(STAMP)
+	$(BIN)/python tools/cluster.py
 
 fmt: $(STAMP)
 	$(BIN)/ruff format src tests bench tools

@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from paperfeed.api.account_routes import router as api_account_router
 from paperfeed.api.community_routes import router as api_community_router
+from paperfeed.api.ops_routes import router as ops_router
 from paperfeed.api.recommend_routes import router as api_recommend_router
 from paperfeed.api.routes import router as api_router
 from paperfeed.api.search_routes import router as api_search_router
@@ -21,8 +22,10 @@ from paperfeed.db.engine import make_engine, make_sessionmaker
 from paperfeed.http.csrf import CsrfCookieMiddleware
 from paperfeed.http.errors import install_error_handlers
 from paperfeed.http.headers import SecurityHeadersMiddleware
+from paperfeed.http.observe import Metrics, ObserveMiddleware
 from paperfeed.http.session import LoginSessionMiddleware
 from paperfeed.jobs.queue import start_in_process
+from paperfeed.ops.metrics import DatabaseCollector
 from paperfeed.search.maintainer import start_for_app
 from paperfeed.search.service import create_search_service
 from paperfeed.web.account_pages import router as account_pages_router
@@ -72,16 +75,22 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.templates = make_templates()
     app.state.search = create_search_service(settings, app.state.sessionmaker)
+    app.state.metrics = Metrics.create()
+    if settings.metrics_enabled:
+        app.state.metrics.registry.register(DatabaseCollector(app.state.sessionmaker))
 
     app.add_middleware(CsrfCookieMiddleware, secure=settings.base_url.startswith("https://"))
     # Sets request.state.user for every request (pages, API, error pages): see http/session.py.
     app.add_middleware(LoginSessionMiddleware)
     # Outermost, so every answer (pages, API, feeds, static files, error pages, /docs) gets nosniff.
     app.add_middleware(SecurityHeadersMiddleware, docs_path="/docs")
+    # Outermost of all: the request id is set before anything logs, and the time covers every layer.
+    app.add_middleware(ObserveMiddleware, metrics=app.state.metrics, access=settings.log_access)
     install_error_handlers(app, page=_error_page)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     # Specific routes first: /api/papers/search and /papers/{id:path} overlap, and the first match wins.
     for router in (
+        ops_router,
         api_search_router,
         api_trending_router,
         api_community_router,

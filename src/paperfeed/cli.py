@@ -72,12 +72,25 @@ def _serve(settings: Settings) -> None:
     if "search_maintainer" not in settings.model_fields_set:
         # A server keeps its search indexes in sync unless told not to (tests build apps without it).
         settings = settings.model_copy(update={"search_maintainer": True})
+    from paperfeed.logs import configure_logging
+
+    configure_logging(settings.log_format)
     console.print(f"paperfeed on [bold]{settings.base_url}[/]")
     # Proxy headers off: uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1 (its default) and
     # hand the app a client address anyone can choose; the app reads the header itself, from
     # PAPERFEED_TRUSTED_PROXIES only (paperfeed.forwarded).
+    # log_config=None: uvicorn's loggers go through our handler (JSON when asked); its access log is off
+    # because ObserveMiddleware writes one with the request id. On SIGTERM uvicorn stops accepting, lets
+    # in-flight requests finish for shutdown_grace_s, then runs the lifespan exit (jobs stop at a safe point).
     uvicorn.run(
-        create_app(settings), host=settings.host, port=settings.port, log_level="info", proxy_headers=False
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        proxy_headers=False,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=int(settings.shutdown_grace_s) or None,
     )
 
 
@@ -118,6 +131,49 @@ def db_upgrade(db: DbOpt = None) -> None:
     settings = settings_for(db)
     upgrade(make_engine(settings))
     console.print("database is up to date")
+
+
+@db_app.command("backup")
+def db_backup(
+    path: Annotated[Path, typer.Argument(help="A new folder to write the backup into.")],
+    db: DbOpt = None,
+) -> None:
+    """Back up the database consistently while it serves (SQLite backup API or pg_dump), with the key."""
+    from datetime import UTC, datetime
+
+    from paperfeed.db.migrate import head_revision
+    from paperfeed.ops.backup import backup
+
+    settings = settings_for(db)
+    info = backup(
+        settings.database_url,
+        path,
+        secret_path=None if settings.secret_key else Path(settings.data_dir) / "secret.key",
+        revision=head_revision(),
+        now=datetime.now(UTC),
+    )
+    console.print(f"backup of {info.dialect} written to {info.path} (secret key: {info.with_secret})")
+
+
+@db_app.command("restore")
+def db_restore(
+    path: Annotated[Path, typer.Argument(help="A folder written by `paperfeed db backup`.")],
+    db: DbOpt = None,
+    reindex: Annotated[bool, typer.Option(help="Rebuild the search indexes after restoring.")] = True,
+) -> None:
+    """Restore a backup into an empty database, migrate it, and rebuild the search indexes."""
+    from paperfeed.ops.backup import restore
+
+    settings = settings_for(db)
+    info = restore(
+        path,
+        settings.database_url,
+        secret_path=None if settings.secret_key else Path(settings.data_dir) / "secret.key",
+    )
+    upgrade(make_engine(settings))
+    console.print(f"restored the {info.dialect} backup of {info.created_at}")
+    if reindex:
+        commands_search.reindex(db=db, vectors=True)
 
 
 def main() -> None:

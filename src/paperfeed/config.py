@@ -206,6 +206,40 @@ class Settings(BaseSettings):
         True, description="Whether `paperfeed ingest ...` updates the keyword index when it finishes."
     )
 
+    # --- operations ---
+    ready_max_index_lag_s: float = Field(
+        900.0,
+        gt=0,
+        description="/readyz answers 503 when the keyword index is this many seconds behind the database "
+        "(only where this node keeps the index: search_maintainer on).",
+    )
+    ready_max_embed_backlog: int = Field(
+        100_000,
+        ge=0,
+        description="/readyz answers 503 when more papers than this wait for a vector.",
+    )
+
+    metrics_enabled: bool = Field(
+        False, description="Serve Prometheus metrics at /metrics (off: /metrics is a 404)."
+    )
+    metrics_token: str = Field(
+        "",
+        description="When set, /metrics needs `Authorization: Bearer <token>`; empty with metrics on: "
+        "/metrics is open: keep it behind your proxy.",
+    )
+    log_format: Literal["text", "json"] = Field(
+        "text",
+        description="Logs of `serve` and `worker`: text, or one JSON object a line with the request id.",
+    )
+    log_access: bool = Field(
+        True, description="One log line per request (method, path, route, status, time)."
+    )
+    shutdown_grace_s: float = Field(
+        30.0,
+        ge=0,
+        description="On SIGTERM, `serve` stops accepting and lets in-flight requests finish this long.",
+    )
+
     # --- digest settings ---
     digest_confirm_max_age_s: int = Field(
         3 * 24 * 3600, ge=300, description="How long a subscription confirmation link stays valid (seconds)."

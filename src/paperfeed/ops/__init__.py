@@ -1,0 +1,1 @@
+"""Operations: liveness and readiness checks, database backups and restores."""
