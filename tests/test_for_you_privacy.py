@@ -70,7 +70,7 @@ def test_api_answers_about_the_tokens_own_user_only(site: Site) -> None:
         "/api/recommendations?period=month&date=2026-06-01&limit=5",
         headers={"Authorization": f"Bearer {alice_token}"},
     )
-    assert mine.status_code == 200
+    assert mine.status_code == 200 and mine.headers["cache-control"] == "private, no-store"
     body = mine.json()
     assert body["period"] == "month" and body["until"] == "2026-06-01"
     first = body["items"][0]
@@ -124,7 +124,7 @@ def test_private_feed_opens_with_its_secret_only_and_revoking_makes_it_404(site:
     browser = site.client()
     token = sign_in_as(site, browser, "alice")
     page = browser.post("/for-you/feed", data={"csrf_token": token})
-    assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
+    assert page.status_code == 200 and page.headers["cache-control"] == "private, no-store"
     start = page.text.index("/for-you/feed/") + len("/for-you/feed/")
     secret = page.text[start : page.text.index(".rss", start)]
     anon = site.client()

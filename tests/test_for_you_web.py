@@ -73,7 +73,7 @@ def test_for_you_lists_with_tabs_reasons_and_exploring_marker(site: Site) -> Non
     fan = site.user("fan")  # the astro-ph paper trends: one vote
     votes.set_vote(site.factory, user_id=fan, paper_id=site.paper_id(webdata.OLD_ID), voted=True)
     r = client.get("/for-you?period=month")
-    assert r.status_code == 200
+    assert r.status_code == 200 and r.headers["cache-control"] == "private, no-store"
     titles = _titles(r.text)
     assert titles[:2] == ["Second Tuesday Paper", "June Paper"]
     tree = lxml_html.document_fromstring(r.text)

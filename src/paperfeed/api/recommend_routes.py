@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 from paperfeed.api.convert import paper_out
 from paperfeed.api.schemas import ErrorOut, PaperOut
@@ -88,6 +88,7 @@ def _item_out(rank: int, item: ForYouItem, base_url: str) -> RecommendationOut:
 
 @router.get("/recommendations", responses=ERRORS, summary="Your For-you list (token: read scope)")
 def recommendations(
+    response: Response,
     session: SessionDep,
     settings: SettingsDep,
     user: ApiUser,
@@ -106,6 +107,7 @@ def recommendations(
         limit=limit or settings.for_you_page_size,
         settings=settings,
     )
+    response.headers["Cache-Control"] = "private, no-store"  # the caller's own list
     return RecommendationsOut(
         period=kind,
         start=result.start.isoformat() if result.start else None,

@@ -65,7 +65,9 @@ def for_you_page(
         "my_votes": voted_ids(session, user.id, ids),
         "for_you_cards": True,
     }
-    return render(request, "for_you.html", context)
+    response = render(request, "for_you.html", context)
+    response.headers["Cache-Control"] = "private, no-store"  # one reader's list: never in a shared cache
+    return response
 
 
 @router.post("/papers/{paper_id:path}/signal", name="signal")
@@ -96,7 +98,9 @@ def _settings_page(
         profile = profiles.get_profile(session, user_id)
     base = request.app.state.settings.base_url.rstrip("/")
     context = {"profile": profile, "message": message, "feed_secret": secret, "base": base}
-    return render(request, "for_you_settings.html", context)
+    response = render(request, "for_you_settings.html", context)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @router.get("/for-you/settings", name="for_you_settings")
@@ -135,9 +139,8 @@ def settings_save(
 def feed_make(request: Request, _csrf: CsrfDep, factory: FactoryDep, user: RequireUser) -> Response:
     """Make a new private feed secret (the old URL stops working) and show it once."""
     secret = profiles.make_feed_secret(factory, user_id=user.id, now=datetime.now(UTC))
-    response = _settings_page(request, user.id, message="A new feed address is ready.", secret=secret)
-    response.headers["Cache-Control"] = "no-store"  # the page carries the secret
-    return response
+    # The page carries the secret, shown this once (_settings_page sends it with no-store).
+    return _settings_page(request, user.id, message="A new feed address is ready.", secret=secret)
 
 
 @router.post("/for-you/feed/revoke", name="for_you_feed_revoke")
