@@ -170,6 +170,7 @@ def test_every_page_fits_a_phone(site: Site, browser: Browser) -> None:
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(b + "/")
     signed_in = ("/account", "/collections", "/submit", f"/papers/{webdata.MATH_ID}", "/papers", "/following")
+    signed_in = (*signed_in, "/for-you", "/for-you?period=month", "/for-you/settings")
     for path in (*signed_in, "/moderation/claims"):
         _fits(page, b + path)
     # account_message.html: what a deleted account is told (the last thing this reader does).

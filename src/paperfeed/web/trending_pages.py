@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from sqlalchemy.orm import Session
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from paperfeed import feed
 from paperfeed.categories import parse_category
@@ -19,6 +19,8 @@ from paperfeed.periods import TABS, check_window
 from paperfeed.ranking import service
 from paperfeed.ranking.history import star_series_by_paper
 from paperfeed.ranking.trending import WINDOW_DAYS, TrendingParams
+from paperfeed.recommend.profiles import has_profile
+from paperfeed.recommend.signals import signal_kinds
 from paperfeed.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -36,6 +38,10 @@ def trending_page(
     category: Annotated[str | None, Query()] = None,
 ) -> Response:
     """The papers of the last day, week or month, ranked by their trending score (computed live)."""
+    user = getattr(request.state, "user", None)
+    if request.url.path == "/" and user is not None and has_profile(session, user.id):
+        # A signed-in reader with something to learn from lands on their own list; /trending stays.
+        return RedirectResponse("/for-you", status_code=303)
     win = check_window(window or settings.trending_default_window)  # PeriodError: 400 with the reason
     scope = parse_category(session, category)  # CategoryError: 400 with the reason
     period = feed.parse_period(day=until)
@@ -56,8 +62,8 @@ def trending_page(
     # Only users' submissions since the last day a source listed: the window reached back (window_span).
     plain = service.window_days(ranked.window, ranked.until)[0] if ranked.until else None
     reached_back = bool(start and plain and start < plain)
-    user = getattr(request.state, "user", None)  # which cards show as upvoted
-    my_votes = voted_ids(session, user.id if user else None, [i.submission.paper.id for i in ranked.items])
+    ids = [i.submission.paper.id for i in ranked.items]
+    my_votes = voted_ids(session, user.id if user else None, ids)  # which cards show as upvoted
     sparks = {}
     if ranked.as_of is not None:  # each card's stars over the window the gain is counted in
         # Clamped as the score's own window is: a window ending in year 1 would start before datetime.min.
@@ -80,6 +86,7 @@ def trending_page(
             "scope": scope,
             "cat": scope.code if scope else None,
             "sparks": sparks,
+            "my_signals": signal_kinds(session, user.id, ids) if user is not None else {},
         },
     )
 
