@@ -168,7 +168,8 @@ def test_every_page_fits_a_phone(site: Site, browser: Browser) -> None:
     page.locator('main input[name="email"]').fill("ada@example.org")
     page.locator('main input[name="password"]').fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(b + "/")
+    # Her saved paper is a profile, so "/" sends her on to her own list.
+    page.wait_for_url(b + "/for-you")
     signed_in = ("/account", "/collections", "/submit", f"/papers/{webdata.MATH_ID}", "/papers", "/following")
     signed_in = (*signed_in, "/for-you", "/for-you?period=month", "/for-you/settings")
     for path in (*signed_in, "/moderation/claims"):
