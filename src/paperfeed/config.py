@@ -363,13 +363,13 @@ class Settings(BaseSettings):
         5,
         ge=0,
         le=20,
-        description="Papers in the \"For you\" section of a digest, for a subscriber whose account has a "
+        description='Papers in the "For you" section of a digest, for a subscriber whose account has a '
         "For-you profile (0 turns the section off). They count towards the digest's papers per digest.",
     )
     digest_rating_max_age_s: int = Field(
         30 * 86400,
         ge=60,
-        description="How long the \"More like this\" / \"Less like this\" links of a digest work (seconds).",
+        description='How long the "More like this" / "Less like this" links of a digest work (seconds).',
     )
 
     @field_validator("trusted_proxies", mode="before")

@@ -214,13 +214,13 @@ def _ref_from_fields(fields: dict[str, str]) -> SeedRef | None:
 def parse_bibtex(text: str, *, max_refs: int, max_bytes: int) -> SeedParse:
     """Entries of a BibTeX file (Zotero, Google Scholar, arXiv's export...); broken blocks are reported."""
     _check_size(text, max_bytes)
-    import bibtexparser
+    from bibtexparser.entrypoint import parse_string
     from bibtexparser.middlewares import LatexDecodingMiddleware
 
     # bibtexparser logs every broken block as a warning; the report lists them instead.
     logging.getLogger("bibtexparser").setLevel(logging.ERROR)
     try:
-        library = bibtexparser.parse_string(text, append_middleware=[LatexDecodingMiddleware()])
+        library = parse_string(text, append_middleware=[LatexDecodingMiddleware()])
     except Exception as exc:  # the parser's own failures must become a message, not a 500
         raise SeedError(f"the BibTeX could not be read: {type(exc).__name__}") from None
     out = SeedParse()
