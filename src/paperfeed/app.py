@@ -28,6 +28,7 @@ from paperfeed.web.account_pages import router as account_pages_router
 from paperfeed.web.community_pages import router as community_pages_router
 from paperfeed.web.digest_pages import router as digest_pages_router
 from paperfeed.web.feeds import router as feeds_router
+from paperfeed.web.onboarding_pages import router as onboarding_pages_router
 from paperfeed.web.pages import router as pages_router
 from paperfeed.web.search_pages import router as search_pages_router
 from paperfeed.web.templating import HERE as WEB_DIR
@@ -88,6 +89,7 @@ def create_app(settings: Settings) -> FastAPI:
         search_pages_router,
         trending_pages_router,
         digest_pages_router,
+        onboarding_pages_router,
         account_pages_router,
         community_pages_router,
         feeds_router,

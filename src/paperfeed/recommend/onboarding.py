@@ -34,13 +34,21 @@ from paperfeed.ingest.http import HttpError, PoliteClient
 from paperfeed.ingest.records import PaperRecord, Rejected, resolved
 from paperfeed.ingest.store import store_records
 from paperfeed.recommend.models import SEED, ReaderProfile, ReaderSignal
-from paperfeed.recommend.seeds import SeedRef, normalize_title
+from paperfeed.recommend.seeds import (
+    SeedError,
+    SeedParse,
+    SeedRef,
+    normalize_title,
+    parse_seed_file,
+    parse_text,
+)
 from paperfeed.text.arxiv_ids import is_arxiv_category
 
 __all__ = [
     "Matched",
     "SeedReport",
     "category_groups",
+    "import_seed_input",
     "import_seeds",
     "profile_categories",
     "set_categories",
@@ -76,6 +84,8 @@ class SeedReport:
     problems: list[str] = field(default_factory=list)
     recorded: int = 0  # new seed signals (0 on a repeated import)
     already: int = 0  # matched papers the reader already had a signal on
+    unlisted_problems: int = 0  # parse problems beyond those listed
+    truncated: bool = False  # the input named more papers than seed_max_refs: the rest were left out
 
 
 def _longest_word(ref_title: str, norm: str) -> str | None:
@@ -228,6 +238,41 @@ def import_seeds(
     with factory() as session, session.begin():
         report.recorded = _record(session, user_id, paper_ids, now)
     report.already = len(paper_ids) - report.recorded
+    return report
+
+
+def import_seed_input(
+    factory: sessionmaker[Session],
+    *,
+    text: str,
+    upload: bytes | None,
+    filename: str | None,
+    user_id: int,
+    settings: Settings,
+    now: datetime,
+    client: PoliteClient | None = None,
+) -> SeedReport:
+    """Parse pasted text and/or an uploaded file (BibTeX, CSL-JSON, ids), then import_seeds; SeedError if empty."""
+    caps = {"max_refs": settings.seed_max_refs, "max_bytes": settings.seed_max_bytes}
+    parsed = SeedParse()
+    if text.strip():
+        parsed = parse_text(text, **caps)
+    if upload:
+        more = parse_seed_file(upload, filename=filename, **caps)
+        for ref in more.refs:
+            parsed.add(ref, settings.seed_max_refs)
+        for problem in more.problems:
+            parsed.problem(problem)
+        parsed.problem_count += more.problem_count - len(more.problems)
+        parsed.truncated = parsed.truncated or more.truncated
+    if not parsed.refs:
+        if parsed.problems:
+            raise SeedError("no paper found in the input: " + "; ".join(parsed.problems[:3]))
+        raise SeedError("paste arXiv ids or choose a BibTeX or CSL-JSON file")
+    report = import_seeds(factory, parsed.refs, user_id=user_id, settings=settings, now=now, client=client)
+    report.problems = parsed.problems + report.problems
+    report.unlisted_problems = parsed.problem_count - len(parsed.problems)
+    report.truncated = parsed.truncated
     return report
 
 
