@@ -252,7 +252,7 @@ def import_seed_input(
     now: datetime,
     client: PoliteClient | None = None,
 ) -> SeedReport:
-    """Parse pasted text and/or an uploaded file (BibTeX, CSL-JSON, ids), then import_seeds; SeedError if empty."""
+    """Parse pasted text and/or an uploaded file (BibTeX, CSL-JSON, ids), then import; SeedError if empty."""
     caps = {"max_refs": settings.seed_max_refs, "max_bytes": settings.seed_max_bytes}
     parsed = SeedParse()
     if text.strip():
