@@ -237,6 +237,9 @@ def import_seeds(
     paper_ids = sorted({m.paper_id for m in report.matched})
     with factory() as session, session.begin():
         report.recorded = _record(session, user_id, paper_ids, now)
+        if paper_ids and session.get(ReaderProfile, user_id) is None:
+            # Seeds make a profile: the digest's For-you section and the landing page look for one.
+            session.add(ReaderProfile(user_id=user_id, created_at=now, updated_at=now))
     report.already = len(paper_ids) - report.recorded
     return report
 

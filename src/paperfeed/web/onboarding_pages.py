@@ -1,11 +1,11 @@
-"""The For-you setup page (/for-you/setup): choose categories, import seed papers; thin over recommend/."""
+"""For-you setup (/for-you/setup: categories, seed import) and digest rating links (/for-you/rate)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -17,7 +17,7 @@ from paperfeed.errors import UserError
 from paperfeed.http.auth import RequireUser
 from paperfeed.http.csrf import CsrfDep
 from paperfeed.http.deps import FactoryDep, SessionDep, SettingsDep
-from paperfeed.recommend import onboarding
+from paperfeed.recommend import mail_links, onboarding
 from paperfeed.recommend.models import SEED, ReaderSignal
 from paperfeed.web.templating import render
 
@@ -103,3 +103,23 @@ async def import_seeds(
             return _page(request, session, user, {"error": str(exc), "pasted": ids}, status_code=exc.status)
     with factory() as session:
         return _page(request, session, user, {"report": report})
+
+
+RateToken = Annotated[str, Query(max_length=400)]
+RateTokenForm = Annotated[str, Form(max_length=400)]
+
+
+@router.get("/for-you/rate", name="for_you_rate")
+def rate_page(
+    request: Request, session: SessionDep, settings: SettingsDep, token: RateToken = ""
+) -> Response:
+    """A digest's "More / Less like this" link: shows the paper and one button; a GET records nothing."""
+    asked = mail_links.read_rating(session, settings, token)
+    return render(request, "for_you_rate.html", {"asked": asked, "token": token, "done": False})
+
+
+@router.post("/for-you/rate", name="for_you_rate_post")
+def rate(request: Request, factory: FactoryDep, settings: SettingsDep, token: RateTokenForm = "") -> Response:
+    """Record the link's signal. No login and no CSRF cookie: the signed token is the proof."""
+    asked = mail_links.record_rating(factory, settings, token, now=datetime.now(UTC))
+    return render(request, "for_you_rate.html", {"asked": asked, "token": "", "done": True})
