@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from paperfeed.api.account_routes import router as api_account_router
 from paperfeed.api.community_routes import router as api_community_router
+from paperfeed.api.recommend_routes import router as api_recommend_router
 from paperfeed.api.routes import router as api_router
 from paperfeed.api.search_routes import router as api_search_router
 from paperfeed.api.trending_routes import router as api_trending_router
@@ -28,6 +29,7 @@ from paperfeed.web.account_pages import router as account_pages_router
 from paperfeed.web.community_pages import router as community_pages_router
 from paperfeed.web.digest_pages import router as digest_pages_router
 from paperfeed.web.feeds import router as feeds_router
+from paperfeed.web.for_you_pages import router as for_you_pages_router
 from paperfeed.web.onboarding_pages import router as onboarding_pages_router
 from paperfeed.web.pages import router as pages_router
 from paperfeed.web.search_pages import router as search_pages_router
@@ -84,10 +86,12 @@ def create_app(settings: Settings) -> FastAPI:
         api_search_router,
         api_trending_router,
         api_community_router,
+        api_recommend_router,
         api_account_router,
         api_router,
         search_pages_router,
         trending_pages_router,
+        for_you_pages_router,
         digest_pages_router,
         onboarding_pages_router,
         account_pages_router,

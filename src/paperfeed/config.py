@@ -425,6 +425,12 @@ class Settings(BaseSettings):
     trending_default_window: Literal["day", "week", "month"] = Field(
         "week", description="Trending: the window the trending page (and `/`) shows without ?window=."
     )
+    for_you_page_size: int = Field(
+        30, ge=1, le=100, description="For you: papers on /for-you, and the default `limit` of the API."
+    )
+    for_you_feed_size: int = Field(
+        50, ge=1, le=100, description="For you: papers in the private RSS/Atom feed."
+    )
     github_api_url: str = Field("https://api.github.com", description="GitHub REST API base URL.")
     github_token: str = Field(
         "", description="GitHub token, sent as `Authorization: Bearer` (empty: unauthenticated, 60 calls/h)."

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 from paperfeed.config import Settings
 from paperfeed.db.models import Paper, PaperAuthor
 from paperfeed.periods import PeriodKind, window_start
+from paperfeed.ranking.service import latest_until
 from paperfeed.ranking.signals import signal_rows
 from paperfeed.ranking.trending import TrendingParams, score_arrays
 from paperfeed.recommend import signals
@@ -25,7 +26,16 @@ from paperfeed.recommend.candidates import CandidateCache, load_paper_set, windo
 from paperfeed.recommend.model import Example, Recommendation, rank, train
 from paperfeed.recommend.models import DISMISS, LESS, ReaderProfile
 
-__all__ = ["ForYouItem", "Reason", "profile_categories", "reader_exploration", "recommend", "window_for"]
+__all__ = [
+    "ForYouItem",
+    "ForYouList",
+    "Reason",
+    "for_you",
+    "profile_categories",
+    "reader_exploration",
+    "recommend",
+    "window_for",
+]
 
 # Reason verbs by the kind of the reader's signal about the paper a recommendation leans on.
 VERBS: dict[str, str] = {
@@ -187,7 +197,9 @@ def recommend(
         n_explore = 1  # a small list still gets its one exploring paper
     explore: list[Recommendation] = []
     if n_explore:
-        top = {r.paper_id for r in picks[: limit - n_explore]}
+        # The model's surest picks stay its own; beyond them, a trending paper outside the profile is
+        # shown as exploration (a window smaller than the page would otherwise leave no room for any).
+        top = {r.paper_id for r in picks[: min(limit - n_explore, len(picks) // 2)]}
         inside = set(chosen) | _positive_categories(session, examples)
         rows = candidates.index()
         for pid in _trending_order(session, settings, start, end, now):
@@ -235,3 +247,44 @@ def _positive_categories(session: Session, examples: Sequence[Example]) -> set[s
         return set()
     rows = session.scalars(select(Paper.primary_category).where(Paper.id.in_(ids)))
     return {str(c) for c in rows if c}
+
+
+@dataclass(frozen=True)
+class ForYouList:
+    """A reader's list for one tab: the window (None dates: no listings at all) and the items."""
+
+    kind: PeriodKind
+    until: date | None
+    start: date | None
+    items: list[ForYouItem]
+
+
+def for_you(
+    session: Session,
+    *,
+    user_id: int,
+    kind: PeriodKind,
+    until: date | None,
+    now: datetime,
+    limit: int,
+    settings: Settings,
+    exploration: float | None = None,
+    cache: CandidateCache | None = None,
+) -> ForYouList:
+    """The reader's list for the day / week / month window ending on `until` (default: the latest listing)."""
+    day = until or latest_until(session, now)
+    if day is None:
+        return ForYouList(kind, None, None, [])
+    start, end = window_for(kind, day)
+    items = recommend(
+        session,
+        user_id=user_id,
+        start=start,
+        end=end,
+        limit=limit,
+        now=now,
+        settings=settings,
+        exploration=exploration,
+        cache=cache,
+    )
+    return ForYouList(kind, day, start, items)

@@ -80,3 +80,28 @@ def examples(session: Session, user_id: int) -> list[Example]:
     for pid, kind, at in session.execute(signals):
         out.append(Example(int(pid), str(kind), at))
     return out
+
+
+# The signals a reader gives by pressing a button (web, API); "seed" comes from importing papers.
+BUTTON_KINDS = ("more", "less", "dismiss")
+
+
+def apply_signal(
+    factory: sessionmaker[Session], *, user_id: int, paper_id: int, kind: str, on: bool, now: datetime
+) -> str | None:
+    """Press (on) or release a signal button; returns the reader's signal about the paper afterwards.
+
+    Releasing clears the signal only when it is still `kind` (a stale page's button never clears another).
+    """
+    if kind not in BUTTON_KINDS:
+        raise SignalError(f"unknown signal {kind!r}: expected one of {', '.join(BUTTON_KINDS)}")
+    if on:
+        record_signal(factory, user_id=user_id, paper_id=paper_id, kind=kind, now=now)
+        return kind
+    with factory() as session, session.begin():
+        session.execute(
+            delete(ReaderSignal).where(
+                ReaderSignal.user_id == user_id, ReaderSignal.paper_id == paper_id, ReaderSignal.kind == kind
+            )
+        )
+        return signal_kinds(session, user_id, [paper_id]).get(paper_id)

@@ -11,6 +11,7 @@ from paperfeed import feed
 from paperfeed.community.votes import voted_ids
 from paperfeed.http.deps import SessionDep, SettingsDep, paper_or_404
 from paperfeed.periods import TABS
+from paperfeed.recommend.signals import signal_kinds
 from paperfeed.web.community_pages import paper_community
 from paperfeed.web.search_pages import similar_for
 from paperfeed.web.templating import render
@@ -45,6 +46,8 @@ def daily_page(
         ]
     user = getattr(request.state, "user", None)  # which cards show as upvoted
     context["my_votes"] = voted_ids(session, user.id if user else None, [e.paper.id for e in result.entries])
+    if user is not None:  # the reader's private signal buttons' state
+        context["my_signals"] = signal_kinds(session, user.id, [e.paper.id for e in result.entries])
     return render(request, "daily.html", context)
 
 
@@ -61,5 +64,8 @@ def paper_page(request: Request, paper_id: str, session: SessionDep, settings: S
         "trending": trending,
         "community": community,
     }
+    user = getattr(request.state, "user", None)
+    if user is not None:  # "more/less like this": the viewer's own, never anyone else's
+        context["my_signal"] = signal_kinds(session, user.id, [paper.id]).get(paper.id)
     context["similar"] = similar_for(request, paper)  # similar papers; None hides the block
     return render(request, "paper.html", context)

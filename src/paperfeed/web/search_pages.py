@@ -16,6 +16,7 @@ from paperfeed.config import Settings
 from paperfeed.db.models import Paper
 from paperfeed.http.deps import SearchDep, SessionDep, SettingsDep
 from paperfeed.paths import paper_path
+from paperfeed.recommend.signals import signal_kinds
 from paperfeed.search.service import (
     MODES,
     WINDOWS,
@@ -85,13 +86,16 @@ def search_page(
     """Search results as cards, with filters, notices and pages; an empty query shows the form."""
     req = request_from_params(**params, limit=settings.search_page_size, count=True)  # type: ignore[arg-type]
     result = service.search(req, session=session) if req.q.strip() else None
-    context = {
+    context: dict[str, object] = {
         "req": req,
         "result": result,
         "modes": MODES,
         "windows": tuple(WINDOWS),
         "qs": lambda **changes: _query_string(req, **changes),
     }
+    user = getattr(request.state, "user", None)  # the reader's private signal buttons' state
+    if user is not None and result is not None:
+        context["my_signals"] = signal_kinds(session, user.id, [e.paper.id for e in result.entries])
     return render(request, "search.html", context)
 
 

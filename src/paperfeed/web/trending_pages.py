@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from sqlalchemy.orm import Session
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from paperfeed import feed
 from paperfeed.community.votes import voted_ids
@@ -17,6 +17,8 @@ from paperfeed.http.deps import SessionDep, SettingsDep
 from paperfeed.periods import TABS, check_window
 from paperfeed.ranking import service
 from paperfeed.ranking.trending import TrendingParams
+from paperfeed.recommend.profiles import has_profile
+from paperfeed.recommend.signals import signal_kinds
 from paperfeed.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -33,6 +35,10 @@ def trending_page(
     p: Annotated[int, Query()] = 0,
 ) -> Response:
     """The papers of the last day, week or month, ranked by their trending score (computed live)."""
+    user = getattr(request.state, "user", None)
+    if request.url.path == "/" and user is not None and has_profile(session, user.id):
+        # A signed-in reader with something to learn from lands on their own list; /trending stays.
+        return RedirectResponse("/for-you", status_code=303)
     win = check_window(window or settings.trending_default_window)  # PeriodError: 400 with the reason
     period = feed.parse_period(day=until)
     limit = min(settings.page_size, feed.MAX_LIMIT)
@@ -51,8 +57,8 @@ def trending_page(
     # Only users' submissions since the last day a source listed: the window reached back (window_span).
     plain = service.window_days(ranked.window, ranked.until)[0] if ranked.until else None
     reached_back = bool(start and plain and start < plain)
-    user = getattr(request.state, "user", None)  # which cards show as upvoted
-    my_votes = voted_ids(session, user.id if user else None, [i.submission.paper.id for i in ranked.items])
+    ids = [i.submission.paper.id for i in ranked.items]
+    my_votes = voted_ids(session, user.id if user else None, ids)  # which cards show as upvoted
     return render(
         request,
         "trending.html",
@@ -66,6 +72,7 @@ def trending_page(
             "limit": limit,
             "params": TrendingParams.from_settings(settings),
             "my_votes": my_votes,
+            "my_signals": signal_kinds(session, user.id, ids) if user is not None else {},
         },
     )
 
