@@ -72,8 +72,13 @@ def _vectors() -> dict[str, tuple[str, bytes, str, str]]:
             embed_pending(factory, settings=settings, embedder=load_embedder(settings))
             with factory() as session:
                 rows = session.execute(
-                    select(Paper.key, PaperVector.model, PaperVector.vector, PaperVector.content_hash,
-                           PaperVector.paper_hash).join(PaperVector, PaperVector.paper_id == Paper.id)
+                    select(
+                        Paper.key,
+                        PaperVector.model,
+                        PaperVector.vector,
+                        PaperVector.content_hash,
+                        PaperVector.paper_hash,
+                    ).join(PaperVector, PaperVector.paper_id == Paper.id)
                 )
                 return {str(k): (str(m), bytes(v), str(c), str(p)) for k, m, v, c, p in rows}
         finally:
@@ -86,7 +91,7 @@ def fill(factory: sessionmaker[Session]) -> None:
     assert report.rejected == 0, report.errors
     vectors = _vectors()
     with factory() as session, session.begin():
-        ids = dict(session.execute(select(Paper.key, Paper.id)).tuples())
+        ids = {str(k): int(i) for k, i in session.execute(select(Paper.key, Paper.id))}
         rows = [
             {
                 "paper_id": ids[key],
