@@ -36,6 +36,7 @@ from paperfeed.web.community_pages import router as community_pages_router
 from paperfeed.web.digest_pages import router as digest_pages_router
 from paperfeed.web.feeds import router as feeds_router
 from paperfeed.web.for_you_pages import router as for_you_pages_router
+from paperfeed.web.onboarding_pages import router as onboarding_pages_router
 from paperfeed.web.pages import router as pages_router
 from paperfeed.web.paper_formats import router as paper_formats_router
 from paperfeed.web.search_pages import router as search_pages_router
@@ -106,6 +107,7 @@ def create_app(settings: Settings) -> FastAPI:
         trending_pages_router,
         for_you_pages_router,
         digest_pages_router,
+        onboarding_pages_router,
         account_pages_router,
         author_pages_router,
         community_pages_router,

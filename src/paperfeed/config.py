@@ -377,6 +377,35 @@ class Settings(BaseSettings):
         100, ge=1, description="Most collections one account can have; creating another is refused."
     )
 
+    # --- For you: onboarding (seed import) and the digest's For-you section ---
+    seed_max_bytes: int = Field(
+        1_048_576,
+        ge=1024,
+        description="Largest seed input accepted at /for-you/setup (pasted text or an uploaded BibTeX / "
+        "CSL-JSON file, bytes); a larger one is refused with a message.",
+    )
+    seed_max_refs: int = Field(
+        200, ge=1, description="Most references one seed import takes; the rest are left out (and reported)."
+    )
+    seed_fetch_batch: int = Field(
+        50,
+        ge=1,
+        le=200,
+        description="arXiv ids asked for in one arXiv API request when a seed import fetches missing papers.",
+    )
+    digest_for_you_papers: int = Field(
+        5,
+        ge=0,
+        le=20,
+        description='Papers in the "For you" section of a digest, for a subscriber whose account has a '
+        "For-you profile (0 turns the section off). They count towards the digest's papers per digest.",
+    )
+    digest_rating_max_age_s: int = Field(
+        30 * 86400,
+        ge=60,
+        description='How long the "More like this" / "Less like this" links of a digest work (seconds).',
+    )
+
     @field_validator("trusted_proxies", mode="before")
     @classmethod
     def _proxy_networks(cls, value: object) -> object:

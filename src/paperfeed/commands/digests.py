@@ -37,9 +37,11 @@ def preview(
     """Render a subscriber's digest to an .eml and an .html file under data_dir/previews (sends nothing)."""
     from paperfeed.authors.follows import followed_by_email
     from paperfeed.db.models import Submission
+    from paperfeed.digests.for_you import add_for_you
     from paperfeed.digests.ledger_models import DigestSentPaper
     from paperfeed.digests.models import Subscription
     from paperfeed.digests.periods import Period, PeriodError, parse_period
+    from paperfeed.digests.prepare import utcnow
     from paperfeed.digests.render import render_digest
     from paperfeed.digests.select import select_digest
     from paperfeed.digests.subscriptions import normalise_email
@@ -77,6 +79,16 @@ def preview(
         picks = select_digest(
             session, subscription=sub, period=chosen, settings=settings, exclude=sent, followed=followed
         )
+        # The For-you section as the send would prepare it (without rating links: a preview rates nothing).
+        picks = add_for_you(
+            session,
+            [sub],
+            {sub.id: picks},
+            period=chosen,
+            settings=settings,
+            sent={sub.id: sent},
+            now=utcnow(),
+        )[sub.id]
         if not picks:
             console.print(f"the digest of {chosen.label} would be empty: nothing would be sent")
             raise typer.Exit(1)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from paperfeed.authors.follows import followed_by_email
 from paperfeed.config import Settings
 from paperfeed.db.engine import session_scope
+from paperfeed.digests.for_you import add_for_you
 from paperfeed.digests.ledger_models import DIGEST_SENDS as T
 from paperfeed.digests.ledger_models import DIGEST_SENT_PAPERS as P
 from paperfeed.digests.ledger_models import SendStatus
@@ -27,6 +28,7 @@ from paperfeed.digests.models import Subscription
 from paperfeed.digests.periods import Period
 from paperfeed.digests.select import Pick, SelectionContext, select_digest
 from paperfeed.mail import mail_domain
+from paperfeed.recommend.candidates import CandidateCache
 
 __all__ = ["PrepareReport", "new_message_id", "prepare"]
 
@@ -66,6 +68,8 @@ def prepare(
     report = PrepareReport()
     conflicts = 0
     context: SelectionContext | None = None
+    at = now or utcnow()
+    cache = CandidateCache(maxsize=1)  # the period's For-you candidates, built once for every reader
     while True:
         batch = PrepareReport()
         try:
@@ -89,10 +93,14 @@ def prepare(
                     )
                     for sub in subs
                 }
-                _insert_rows(session, settings, period, subs, picks, now or utcnow(), batch)
+                # For you first: chosen now and stored with the rest, so a resend sends the same papers.
+                picks = add_for_you(
+                    session, subs, picks, period=period, settings=settings, sent=sent, now=at, cache=cache
+                )
+                _insert_rows(session, settings, period, subs, picks, at, batch)
                 if dry_run:
                     _add(report, batch)
-                    _add(report, _count_rest(session, settings, period, context))
+                    _add(report, _count_rest(session, settings, period, context, at, cache))
                     session.rollback()
                     return report
         except IntegrityError:
@@ -113,7 +121,12 @@ def _add(total: PrepareReport, part: PrepareReport) -> None:
 
 
 def _count_rest(
-    session: Session, settings: Settings, period: Period, context: SelectionContext
+    session: Session,
+    settings: Settings,
+    period: Period,
+    context: SelectionContext,
+    now: datetime,
+    cache: CandidateCache,
 ) -> PrepareReport:
     """A dry run's count over the remaining batches (the first batch's rows make them look prepared)."""
     rest = PrepareReport()
@@ -132,7 +145,10 @@ def _count_rest(
             )
             for sub in subs
         }
-        _insert_rows(session, settings, period, subs, picks, utcnow(), rest)
+        picks = add_for_you(
+            session, subs, picks, period=period, settings=settings, sent=sent, now=now, cache=cache
+        )
+        _insert_rows(session, settings, period, subs, picks, now, rest)
     return rest
 
 

@@ -29,10 +29,12 @@ from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from paperfeed.config import Settings
+from paperfeed.digests.for_you import is_for_you, shown_reason
 from paperfeed.digests.models import Subscription
 from paperfeed.digests.periods import Period
 from paperfeed.digests.select import DigestPaper, Pick, load_papers
 from paperfeed.mail import header_text, mail_domain
+from paperfeed.recommend.mail_links import rating_token
 from paperfeed.signing import serializer
 
 __all__ = [
@@ -96,6 +98,15 @@ class _Item:
     reason: str
     page_url: str
     links: tuple[_Link, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _ForYou:
+    """A For-you paper of one digest: its block and this reader's rating links."""
+
+    item: _Rendered
+    more_url: str | None
+    less_url: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,7 +186,7 @@ class DigestRenderer:
             title=plain(paper.title),
             authors=authors,
             excerpt=excerpt(paper.abstract),
-            reason=plain(reason),
+            reason=plain(shown_reason(reason)),
             page_url=f"{self.base_url}/papers/{quote(paper.key, safe='/:')}",
             links=tuple(links),
         )
@@ -186,6 +197,14 @@ class DigestRenderer:
         if len(self._items) < 50_000:  # bounded: a long-lived worker must not grow without end
             self._items[(paper.id, reason)] = rendered
         return rendered
+
+    def _rating_urls(self, rater: int | None, paper_id: int) -> tuple[str | None, str | None]:
+        """The paper's "More like this" and "Less like this" links for this reader (None without one)."""
+        if rater is None:
+            return None, None
+        more = rating_token(self.settings, user_id=rater, paper_id=paper_id, kind="more")
+        less = rating_token(self.settings, user_id=rater, paper_id=paper_id, kind="less")
+        return f"{self.base_url}/for-you/rate?token={more}", f"{self.base_url}/for-you/rate?token={less}"
 
     def period_title(self, period: Period) -> str:
         """period.title, computed once per period (strftime is slow at 10,000 digests)."""
@@ -212,17 +231,32 @@ class DigestRenderer:
         picks: Sequence[Pick],
         period: Period,
         message_id: str | None = None,
+        rater: int | None = None,
     ) -> EmailMessage:
-        """One digest mail; picks whose paper is missing from `papers` are skipped."""
-        items = [self._item(papers[p.paper_id], p.reason) for p in picks if p.paper_id in papers]
+        """One digest mail; picks whose paper is missing from `papers` are skipped.
+
+        rater: the account the For-you section's "More / Less like this" links rate for (None: no links).
+        """
+        kept = [p for p in picks if p.paper_id in papers]
+        items = [self._item(papers[p.paper_id], p.reason) for p in kept]
         if not items:
             raise ValueError("an empty digest is never rendered")
         unsub = self.unsubscribe_token(subscription)
+        # The For-you picks (stored first) form their own section, each with its rating links when the
+        # reader's account is known; the rest follow under "More papers" (or alone, as before).
+        for_you = [
+            _ForYou(item, *self._rating_urls(rater, pick.paper_id))
+            for pick, item in zip(kept, items, strict=True)
+            if is_for_you(pick.reason)
+        ]
+        rest = [item for pick, item in zip(kept, items, strict=True) if not is_for_you(pick.reason)]
         context: dict[str, Any] = {
             "site": self.site,
             "base_url": self.base_url,
             "period_title": self.period_title(period),
-            "items": items,
+            "items": rest,
+            "for_you": for_you,
+            "count": len(items),
             "email": plain(subscription.email),
             "frequency": subscription.frequency,
             "preferences_url": f"{self.base_url}/preferences?token={self.preferences_token(subscription)}",

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from paperfeed.config import Settings
 from paperfeed.digests import ledger
+from paperfeed.digests.for_you import is_for_you, linked_readers
 from paperfeed.digests.ledger import Claim, LedgerRow, Result
 from paperfeed.digests.mailer import SmtpPool
 from paperfeed.digests.models import Subscription
@@ -69,6 +70,7 @@ class ClaimRenderer:
         self.settings = settings
         self.renderer = DigestRenderer(settings)
         self._papers: dict[int, DigestPaper] = {}
+        self._raters: dict[str, int | None] = {}
         self._lock = threading.Lock()
 
     def __call__(self, factory: sessionmaker[Session], claim: Claim) -> tuple[str, EmailMessage] | None:
@@ -99,10 +101,25 @@ class ClaimRenderer:
         with self._lock:
             papers = {p.paper_id: self._papers[p.paper_id] for p in picks if p.paper_id in self._papers}
         period = parse_period(claim.period, claim.frequency)
+        rater = self._rater(factory, sub.email) if any(is_for_you(p.reason) for p in picks) else None
         message = self.renderer.digest(
-            papers, subscription=sub, picks=picks, period=period, message_id=claim.message_id
+            papers, subscription=sub, picks=picks, period=period, message_id=claim.message_id, rater=rater
         )
         return sub.email, message
+
+    def _rater(self, factory: sessionmaker[Session], email: str) -> int | None:
+        """The account whose For-you section this address gets (rating links rate for it), cached per run."""
+        key = email.lower()
+        with self._lock:
+            if key in self._raters:
+                return self._raters[key]
+        with factory() as session:
+            found = linked_readers(session, [key]).get(key)
+        with self._lock:
+            if len(self._raters) > 200_000:
+                self._raters.clear()
+            self._raters[key] = found
+        return found
 
 
 def send_due(
