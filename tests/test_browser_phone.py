@@ -24,6 +24,7 @@ from paperfeed.db.migrate import upgrade
 from paperfeed.db.models import Paper
 from paperfeed.digests import subscriptions as subs
 from paperfeed.digests.models import Subscription
+from paperfeed.recommend.mail_links import rating_token
 
 pytestmark = pytest.mark.browser
 
@@ -67,7 +68,7 @@ def _tokens(settings: Settings) -> dict[str, str]:
         engine.dispose()
 
 
-def _reader(settings: Settings) -> None:
+def _reader(settings: Settings) -> tuple[int, int]:
     """Ada, a moderator (so the claims queue renders), with a public collection holding one paper."""
     engine = make_engine(settings)
     factory = make_sessionmaker(engine)
@@ -83,6 +84,7 @@ def _reader(settings: Settings) -> None:
             pid = s.scalar(select(Paper.id).where(Paper.key == webdata.MATH_ID))
         assert pid is not None
         add_paper(factory, user_id=uid, collection_id=col.id, paper_id=int(pid), note="A long note " * 20)
+        return uid, int(pid)
     finally:
         engine.dispose()
 
@@ -99,8 +101,10 @@ def site(settings: Settings) -> Iterator[Site]:
         webdata.fill(make_sessionmaker(engine))
     finally:
         engine.dispose()
-    _reader(settings)
+    uid, pid = _reader(settings)
     links = _tokens(settings)
+    # A digest's "More like this" link (the page shows one button; only its POST records).
+    links["rate"] = "/for-you/rate?token=" + rating_token(settings, user_id=uid, paper_id=pid, kind="more")
     app = create_app(settings)
     rendered: set[str] = set()
     templates = app.state.templates
@@ -146,6 +150,7 @@ def test_every_page_fits_a_phone(site: Site, browser: Browser) -> None:
         "/u/ada",
         "/u/ada/c/reading-list",
         "/authors/Ada%20Lovelace",
+        site.links["rate"],
         "/dev/outbox",
     ]
     for path in signed_out:
@@ -171,7 +176,7 @@ def test_every_page_fits_a_phone(site: Site, browser: Browser) -> None:
     # Her saved paper is a profile, so "/" sends her on to her own list.
     page.wait_for_url(b + "/for-you")
     signed_in = ("/account", "/collections", "/submit", f"/papers/{webdata.MATH_ID}", "/papers", "/following")
-    signed_in = (*signed_in, "/for-you", "/for-you?period=month", "/for-you/settings")
+    signed_in = (*signed_in, "/for-you", "/for-you?period=month", "/for-you/settings", "/for-you/setup")
     for path in (*signed_in, "/moderation/claims"):
         _fits(page, b + path)
     # account_message.html: what a deleted account is told (the last thing this reader does).
