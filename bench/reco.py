@@ -15,7 +15,7 @@ model and the recency baseline also see categories). Every row is computed in th
 - MiniLM centroid: cosine to the mean of the positives' stored vectors (paperfeed's own embedder);
 - paperfeed: recommend.model.train / rank, as the product calls them.
 Timings: training per reader, ranking one reader's week (first 7 days of candidates, with explanations),
-and refreshing the lists of 10,000 synthetic readers (each the positives of a sampled real reader, 80% of
+and refreshing the lists of 10,000 synthetic readers (one process, one BLAS thread) (each the positives of a sampled real reader, 80% of
 them drawn at random) over that week. Writes var/bench/reco.json.
 """
 
@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 from rich.console import Console
 from rich.table import Table
+from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -347,4 +348,6 @@ def report(
 
 
 if __name__ == "__main__":
-    main()
+    # One BLAS thread: the products are small, and threads only contend on a shared 2-core machine.
+    with threadpool_limits(limits=1):
+        main()

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from paperfeed.recommend import model as reco
-from paperfeed.recommend.features import CorpusStats, shared_terms
+from paperfeed.recommend.features import CorpusStats, row, shared_terms, term_map
 
 # A small corpus of three interests: topic words plus filler, so tf-idf and vectors agree.
 TOPICS = {
@@ -128,7 +128,8 @@ def test_no_positive_no_list_and_stats_roundtrip() -> None:
     a = stats.transform(["quantum error correction"]).toarray()
     assert np.allclose(a, again.transform(["quantum error correction"]).toarray())
     # The pairs are the most distinctive shared terms, and a pair hides its own words.
-    assert set(shared_terms("surface code decoder", "a surface code decoder here", stats)) == {
+    both = stats.transform(["surface code decoder", "a surface code decoder here"])
+    assert set(shared_terms(row(both, 0), row(both, 1), term_map("surface code decoder"))) == {
         "surface code",
         "code decoder",
     }

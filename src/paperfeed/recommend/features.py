@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import io
 import itertools
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -118,17 +117,38 @@ class CorpusStats:
         return cls(docs=int(data["docs"][0]), df=data["df"].astype(np.int32))
 
 
-def shared_terms(a: str, b: str, stats: CorpusStats, limit: int = 5) -> tuple[str, ...]:
-    """The most distinctive terms two texts share (highest idf first, pairs before their words)."""
-    common = set(terms(a)) & set(terms(b))
-    ranked = sorted(common, key=lambda t: (-stats.weight(t), t))
-    out: list[str] = []
-    for t in ranked:
-        if stats.weight(t) <= 0 or math.isnan(stats.weight(t)):
-            continue
-        if any(t in o.split() for o in out if " " in o):
-            continue  # the pair already says it
-        out.append(t)
-        if len(out) == limit:
-            break
-    return tuple(out)
+def term_map(text: str) -> dict[int, str]:
+    """Feature column -> the term of this text it counts (to name the columns two papers share)."""
+    out: dict[int, str] = {}
+    for t in terms(text):
+        out.setdefault(bucket(t), t)
+    return out
+
+
+def row(m: sp.csr_matrix, i: int) -> tuple[np.ndarray, np.ndarray]:
+    """(columns, weights) of one row of a CSR matrix, without building a matrix for it."""
+    lo, hi = m.indptr[i], m.indptr[i + 1]
+    return m.indices[lo:hi], m.data[lo:hi]
+
+
+def shared_terms(
+    a: tuple[np.ndarray, np.ndarray],
+    b: tuple[np.ndarray, np.ndarray],
+    names: dict[int, str],
+    limit: int = 5,
+) -> tuple[str, ...]:
+    """The terms two tf-idf rows (row()) share, by their weight in both (names: term_map of either text).
+
+    Pairs ("surface code") come first, and their own words are then not repeated.
+    """
+    cols, ia, ib = np.intersect1d(a[0], b[0], assume_unique=True, return_indices=True)
+    if not len(cols):
+        return ()
+    weight = a[1][ia] * b[1][ib]
+    ordered = [
+        names[int(cols[i])] for i in np.lexsort((cols, -weight)) if weight[i] > 0 and int(cols[i]) in names
+    ]
+    pairs = [t for t in ordered if " " in t][:limit]
+    covered = {w for t in pairs for w in t.split()}
+    words = [t for t in ordered if " " not in t and t not in covered]
+    return tuple(pairs + words)[:limit]

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from paperfeed.recommend.features import CorpusStats, shared_terms
+from paperfeed.recommend.features import CorpusStats, row, shared_terms, term_map
 
 # How much each kind of signal says about the reader (sign = direction). Votes and saves are public or
 # organisational acts; "more"/"less" are explicit; a dismissal says only "not this one".
@@ -92,6 +92,25 @@ class PaperSet:
         """The corpus statistics the tf-idf rows were built with."""
         return self.extra["stats"]  # type: ignore[no-any-return]
 
+    def tfidf_columns(self) -> sp.csc_matrix:
+        """The tf-idf rows by column (built once, on first use): a reader's columns are sliced from it."""
+        if "tfidf_csc" not in self.extra:
+            self.extra["tfidf_csc"] = sp.csc_matrix(self.tfidf)
+        return self.extra["tfidf_csc"]
+
+    def category_matrix(self) -> tuple[sp.csr_matrix, dict[str, int]]:
+        """(papers x categories 0/1 matrix, category -> column), built once on first use."""
+        if "categories" not in self.extra:
+            vocab = {c: i for i, c in enumerate(sorted({c for cs in self.categories for c in cs}))}
+            rows = [r for r, cs in enumerate(self.categories) for _ in cs]
+            cols = [vocab[c] for cs in self.categories for c in cs]
+            m = sp.csr_matrix(
+                (np.ones(len(rows), np.float32), (rows, cols)),
+                shape=(len(self.categories), max(len(vocab), 1)),
+            )
+            self.extra["categories"] = (m, vocab)
+        return self.extra["categories"]  # type: ignore[no-any-return]
+
 
 @dataclass(frozen=True)
 class Recommendation:
@@ -121,6 +140,12 @@ class ReaderModel:
     category_share: dict[str, float] = field(default_factory=dict)
     stats: CorpusStats | None = None
     params: Params = DEFAULT
+    # The tf-idf columns any of the reader's papers uses, and their rows restricted to them (dense): a
+    # candidate's similarity needs only these columns.
+    columns: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    positive_compact: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
+    negative_compact: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
+    positive_terms: tuple[dict[int, str], ...] = ()  # column -> term, per positive (for explanations)
 
     @property
     def empty(self) -> bool:
@@ -189,6 +214,8 @@ def train(
     pos_rows = [rows[p] for p in pos]
     neg_rows = [rows[p] for p in neg]
     tfidf = papers.tfidf
+    pos_m, neg_m = sp.csr_matrix(tfidf[pos_rows]), sp.csr_matrix(tfidf[neg_rows])
+    columns = np.union1d(pos_m.indices, neg_m.indices).astype(np.int64)
     share: Counter[str] = Counter()
     for r in pos_rows:
         share.update(set(papers.categories[r]))
@@ -204,12 +231,16 @@ def train(
         negative_weights=np.array([-by_paper[p] for p in neg], np.float32),
         categories=frozenset(category_share),
         positive_texts=tuple(papers.texts[r] for r in pos_rows),
-        positive_tfidf=sp.csr_matrix(tfidf[pos_rows]),
-        negative_tfidf=sp.csr_matrix(tfidf[neg_rows]),
+        positive_tfidf=pos_m,
+        negative_tfidf=neg_m,
         negative_ids=tuple(neg),
         category_share=category_share,
         stats=papers.stats,
         params=params,
+        columns=columns,
+        positive_compact=pos_m[:, columns].toarray().T.astype(np.float32),
+        negative_compact=neg_m[:, columns].toarray().T.astype(np.float32),
+        positive_terms=tuple(term_map(papers.texts[r]) for r in pos_rows),
     )
 
 
@@ -236,16 +267,21 @@ def score(model: ReaderModel, candidates: PaperSet) -> tuple[np.ndarray, np.ndar
     if model.empty or n == 0:
         return np.full(n, -np.inf), np.zeros(n, np.int64)
     w = model.positive_weights[None, :]
-    t = _dense(candidates.tfidf @ model.positive_tfidf.T) * w  # type: ignore[union-attr]
+    sub = candidates.tfidf_columns()[:, model.columns]
+    t = _dense(sub @ model.positive_compact) * w
     e = (candidates.vectors @ model.positive_vectors.T) * w
     total = p.tfidf * _z(_topk_mean(t, p.k)) + p.embedding * _z(_topk_mean(e, p.k))
     if p.category:
-        share = model.category_share
-        cat = np.array([max((share.get(c, 0.0) for c in cs), default=0.0) for cs in candidates.categories])
-        total = total + p.category * _z(cat.astype(np.float32))
+        incidence, vocab = candidates.category_matrix()
+        share = np.zeros(incidence.shape[1], np.float32)
+        for c, v in model.category_share.items():
+            if c in vocab:
+                share[vocab[c]] = v
+        cat = _dense(incidence.multiply(share[None, :]).max(axis=1)).ravel()
+        total = total + p.category * _z(cat)
     if len(model.negative_ids) and p.negative:
         nw = model.negative_weights[None, :]
-        nt = _dense(candidates.tfidf @ model.negative_tfidf.T) * nw  # type: ignore[union-attr]
+        nt = _dense(sub @ model.negative_compact) * nw
         ne = (candidates.vectors @ model.negative_vectors.T) * nw
         # In the same units as the positive side: the nearest negative pulls down what resembles it.
         sd_t, sd_e = float(t.max(axis=1).std()) or 1.0, float(e.max(axis=1).std()) or 1.0
@@ -264,18 +300,19 @@ def rank(model: ReaderModel, candidates: PaperSet, *, limit: int = 50) -> list[R
         return []
     total, nearest = score(model, candidates)
     order = np.lexsort((candidates.ids, -total))[:limit]  # ties broken by id: deterministic
-    stats = model.stats or candidates.stats
+    tfidf, mine = candidates.tfidf, model.positive_tfidf
+    assert mine is not None  # train() always sets it
     out: list[Recommendation] = []
-    for row in order:
-        if not np.isfinite(total[row]):
+    for i in order:
+        if not np.isfinite(total[i]):
             break
-        anchor = int(nearest[row])
+        anchor = int(nearest[i])
         out.append(
             Recommendation(
-                paper_id=int(candidates.ids[row]),
-                score=float(total[row]),
+                paper_id=int(candidates.ids[i]),
+                score=float(total[i]),
                 because=(model.positive_ids[anchor],),
-                terms=shared_terms(candidates.texts[row], model.positive_texts[anchor], stats),
+                terms=shared_terms(row(tfidf, int(i)), row(mine, anchor), model.positive_terms[anchor]),
             )
         )
     return out
