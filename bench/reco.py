@@ -15,8 +15,8 @@ model and the recency baseline also see categories). Every row is computed in th
 - MiniLM centroid: cosine to the mean of the positives' stored vectors (paperfeed's own embedder);
 - paperfeed: recommend.model.train / rank, as the product calls them.
 Timings: training per reader, ranking one reader's week (first 7 days of candidates, with explanations),
-and refreshing the lists of 10,000 synthetic readers (one process, one BLAS thread) (each the positives of a sampled real reader, 80% of
-them drawn at random) over that week. Writes var/bench/reco.json.
+and refreshing the lists of 10,000 synthetic readers (each the positives of a sampled real reader, 80% of
+them drawn at random) over that week, in one process at one BLAS thread. Writes var/bench/reco.json.
 """
 
 from __future__ import annotations
