@@ -139,7 +139,7 @@ def shared_terms(
 ) -> tuple[str, ...]:
     """The terms two tf-idf rows (row()) share, by their weight in both (names: term_map of either text).
 
-    Pairs ("surface code") come first, and their own words are then not repeated.
+    Up to half the terms are pairs ("surface code"), listed first; then single words.
     """
     cols, ia, ib = np.intersect1d(a[0], b[0], assume_unique=True, return_indices=True)
     if not len(cols):
@@ -148,7 +148,7 @@ def shared_terms(
     ordered = [
         names[int(cols[i])] for i in np.lexsort((cols, -weight)) if weight[i] > 0 and int(cols[i]) in names
     ]
-    pairs = [t for t in ordered if " " in t][:limit]
-    covered = {w for t in pairs for w in t.split()}
-    words = [t for t in ordered if " " not in t and t not in covered]
+    # Pairs say more than words; the words stay too (a reader may look for the bare term).
+    pairs = [t for t in ordered if " " in t][: (limit + 1) // 2]
+    words = [t for t in ordered if " " not in t]
     return tuple(pairs + words)[:limit]
