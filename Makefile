@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 SHARED ?= ../shared
 
-.PHONY: install demo serve test lint pytest fmt cluster bench-ingest bench-quality bench-search bench-trending clean bench-digest bench-code-links
+.PHONY: install demo serve test lint pytest fmt cluster bench-ingest bench-quality bench-search bench-trending clean bench-digest bench-code-links bench-reco
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -67,3 +67,7 @@ bench-trending: $(STAMP)
 ## Digests: 10,000 subscribers over the 94k papers to a loopback SMTP sink; SIGKILL crash test, 451/550 faults, unsubscribe.
 bench-digest: $(STAMP)
 	$(BIN)/python bench/digest.py --data $(SHARED)/data/arxiv-2025-94k.jsonl.gz $(ARGS)
+
+## Recommendations: paperfeed's per-reader model against arxiv-sanity-lite's SVM on 300 proxy readers (cutoff 2026-05-01).
+bench-reco: $(STAMP)
+	$(BIN)/python bench/reco.py --data $(SHARED)/data/arxiv-2025-94k.jsonl.gz $(ARGS)

@@ -21,6 +21,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from paperfeed.db.models import Paper, PaperCategory, Submission
+from paperfeed.recommend.corpus import corpus_stats
+from paperfeed.recommend.features import CorpusStats
 from paperfeed.recommend.model import PaperSet, paper_set
 from paperfeed.search.embeddings import DIM, MODEL_NAME
 from paperfeed.search.models import PaperVector
@@ -35,8 +37,14 @@ def _chunks(ids: Sequence[int]) -> list[list[int]]:
     return [list(ids[i : i + _CHUNK]) for i in range(0, len(ids), _CHUNK)]
 
 
-def load_paper_set(session: Session, ids: Sequence[int], *, model: str = MODEL_NAME) -> PaperSet:
-    """The model's view of these papers (sorted by id): vector (zero row when none yet), text, categories."""
+def load_paper_set(
+    session: Session, ids: Sequence[int], *, model: str = MODEL_NAME, stats: CorpusStats | None = None
+) -> PaperSet:
+    """The model's view of these papers (sorted by id): vector (zero row when none yet), text, categories.
+
+    `stats`: the corpus statistics of the tf-idf features; the database's own (recommend.corpus) by default,
+    so the reader's papers and the candidates share one idf.
+    """
     ordered = sorted({int(i) for i in ids})
     texts: dict[int, str] = {}
     cats: dict[int, list[str]] = {pid: [] for pid in ordered}
@@ -67,7 +75,9 @@ def load_paper_set(session: Session, ids: Sequence[int], *, model: str = MODEL_N
             norm = float(np.linalg.norm(vec))
             if norm > 0:
                 matrix[row] = vec / norm  # float16 storage rounds: re-normalise
-    return paper_set(present, matrix, [texts[p] for p in present], [cats[p] for p in present])
+    if stats is None:
+        stats = corpus_stats(session)
+    return paper_set(present, matrix, [texts[p] for p in present], [cats[p] for p in present], stats=stats)
 
 
 def candidate_ids(session: Session, start: date, end: date) -> list[int]:
@@ -98,6 +108,7 @@ def _fingerprint(session: Session, start: date, end: date, model: str) -> tuple[
 @dataclass(frozen=True)
 class _Entry:
     fingerprint: tuple[Any, ...]
+    stats: CorpusStats
     papers: PaperSet
 
 
@@ -115,16 +126,17 @@ class CandidateCache:
         """The candidates of [start, end), from the cache when nothing in the window changed."""
         key = (str(session.get_bind().engine.url), start, end, model)
         fingerprint = _fingerprint(session, start, end, model)
+        stats = corpus_stats(session)  # a refit changes every tf-idf row: the entry is stale then
         with self._lock:
             entry = self._entries.get(key)
-            if entry is not None and entry.fingerprint == fingerprint:
+            if entry is not None and entry.fingerprint == fingerprint and entry.stats is stats:
                 self._entries.move_to_end(key)
                 self.hits += 1
                 return entry.papers
-        papers = load_paper_set(session, candidate_ids(session, start, end), model=model)
+        papers = load_paper_set(session, candidate_ids(session, start, end), model=model, stats=stats)
         with self._lock:
             self.misses += 1
-            self._entries[key] = _Entry(fingerprint, papers)
+            self._entries[key] = _Entry(fingerprint, stats, papers)
             self._entries.move_to_end(key)
             while len(self._entries) > self.maxsize:
                 self._entries.popitem(last=False)

@@ -1,21 +1,33 @@
 """The per-reader model (pure): train on a reader's examples, rank candidates, explain each pick.
 
-This module is the contract the service, the digest and the benchmark share. The first version scores by
-embedding similarity (nearest positive, minus nearest negative, plus a category prior); the model chosen by
-`make bench-reco` replaces the internals behind the same functions.
+This module is the contract the service, the digest and the benchmark share. The model, chosen by
+`make bench-reco` (docs/recommendations.md), is a fusion of nearest-neighbour evidence, no global fit:
+- tf-idf: the mean similarity of a candidate to its K nearest positives in hashed tf-idf space
+  (recommend/features.py: words and word pairs, sublinear tf, idf from CorpusStats);
+- embeddings: the same over the stored MiniLM vectors (zero rows, papers without a vector, count as 0);
+- categories: the share of the reader's positives in the candidate's categories, plus the categories the
+  reader picked;
+each z-scored over the candidates and added with the weights of Params; explicit negatives ("less",
+"dismiss") subtract their nearest similarity. Several nearest positives rather than one centroid keep a
+reader's separate interests apart. Training only gathers the reader's rows, so it is fast and exactly
+deterministic; ranking is two sparse/dense products.
+
+How the service uses it: build CorpusStats once (features.CorpusStats.fit over a sample of the database)
+and pass it as `stats=` to every paper_set() call, then `rank(train(examples, papers), candidates)`.
 """
 
 from __future__ import annotations
 
-import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
-from paperfeed.search.query import STOP_WORDS
+from paperfeed.recommend.features import CorpusStats, row, shared_terms, term_map
 
 # How much each kind of signal says about the reader (sign = direction). Votes and saves are public or
 # organisational acts; "more"/"less" are explicit; a dismissal says only "not this one".
@@ -27,8 +39,21 @@ WEIGHTS: dict[str, float] = {
     "less": -1.0,
     "dismiss": -0.5,
 }
+EXPLICIT = frozenset({"more", "less", "dismiss", "seed"})
 
-_WORD = re.compile(r"[a-z][a-z0-9\-]{2,}")
+
+@dataclass(frozen=True)
+class Params:
+    """The model's knobs (defaults tuned on the dev split of `make bench-reco`)."""
+
+    k: int = 8  # nearest positives averaged per candidate
+    tfidf: float = 1.0
+    embedding: float = 0.8
+    category: float = 0.3
+    negative: float = 1.0  # weight of the nearest negative's similarity (in z units of the positive side)
+
+
+DEFAULT = Params()
 
 
 @dataclass(frozen=True)
@@ -48,7 +73,7 @@ class PaperSet:
     vectors: np.ndarray  # float32 (n, d), L2-normalised; a zero row when the paper has no vector yet
     texts: tuple[str, ...]  # title + abstract
     categories: tuple[tuple[str, ...], ...]
-    extra: dict[str, Any] = field(default_factory=dict)  # features a model version precomputes (tf-idf...)
+    extra: dict[str, Any] = field(default_factory=dict)  # "tfidf": csr rows, "stats": CorpusStats
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -56,6 +81,35 @@ class PaperSet:
     def index(self) -> dict[int, int]:
         """paper id -> row."""
         return {int(pid): row for row, pid in enumerate(self.ids)}
+
+    @property
+    def tfidf(self) -> sp.csr_matrix:
+        """The hashed tf-idf rows (built by paper_set)."""
+        return self.extra["tfidf"]
+
+    @property
+    def stats(self) -> CorpusStats:
+        """The corpus statistics the tf-idf rows were built with."""
+        return self.extra["stats"]  # type: ignore[no-any-return]
+
+    def tfidf_columns(self) -> sp.csc_matrix:
+        """The tf-idf rows by column (built once, on first use): a reader's columns are sliced from it."""
+        if "tfidf_csc" not in self.extra:
+            self.extra["tfidf_csc"] = sp.csc_matrix(self.tfidf)
+        return self.extra["tfidf_csc"]
+
+    def category_matrix(self) -> tuple[sp.csr_matrix, dict[str, int]]:
+        """(papers x categories 0/1 matrix, category -> column), built once on first use."""
+        if "categories" not in self.extra:
+            vocab = {c: i for i, c in enumerate(sorted({c for cs in self.categories for c in cs}))}
+            rows = [r for r, cs in enumerate(self.categories) for _ in cs]
+            cols = [vocab[c] for cs in self.categories for c in cs]
+            m = sp.csr_matrix(
+                (np.ones(len(rows), np.float32), (rows, cols)),
+                shape=(len(self.categories), max(len(vocab), 1)),
+            )
+            self.extra["categories"] = (m, vocab)
+        return self.extra["categories"]  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True)
@@ -71,7 +125,7 @@ class Recommendation:
 
 @dataclass(frozen=True)
 class ReaderModel:
-    """What training keeps of a reader: positive and negative examples with weights, and categories."""
+    """What training keeps of a reader: their positive and negative papers' rows, weights and categories."""
 
     positive_ids: tuple[int, ...]
     positive_vectors: np.ndarray
@@ -80,6 +134,18 @@ class ReaderModel:
     negative_weights: np.ndarray
     categories: frozenset[str]
     positive_texts: tuple[str, ...] = ()
+    positive_tfidf: sp.csr_matrix | None = None
+    negative_tfidf: sp.csr_matrix | None = None
+    negative_ids: tuple[int, ...] = ()
+    category_share: dict[str, float] = field(default_factory=dict)
+    stats: CorpusStats | None = None
+    params: Params = DEFAULT
+    # The tf-idf columns any of the reader's papers uses, and their rows restricted to them (dense): a
+    # candidate's similarity needs only these columns.
+    columns: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    positive_compact: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
+    negative_compact: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
+    positive_terms: tuple[dict[int, str], ...] = ()  # column -> term, per positive (for explanations)
 
     @property
     def empty(self) -> bool:
@@ -87,24 +153,43 @@ class ReaderModel:
         return len(self.positive_ids) == 0
 
 
-def words(text: str) -> set[str]:
-    """Content words of a text, for explanations."""
-    return {w for w in _WORD.findall(text.lower()) if w not in STOP_WORDS}
-
-
 def paper_set(
     ids: Sequence[int],
     vectors: np.ndarray,
     texts: Sequence[str],
     categories: Sequence[Sequence[str]],
+    *,
+    stats: CorpusStats | None = None,
 ) -> PaperSet:
-    """Build the model's view of some papers (the one constructor: a model version adds its features here)."""
+    """Build the model's view of some papers (the one constructor): adds their hashed tf-idf rows.
+
+    Pass the service's CorpusStats; without it the statistics of these texts alone are used (tests).
+    """
+    texts = tuple(texts)
+    stats = stats if stats is not None else CorpusStats.fit(texts)
     return PaperSet(
         ids=np.asarray(ids, dtype=np.int64),
         vectors=np.asarray(vectors, dtype=np.float32),
-        texts=tuple(texts),
+        texts=texts,
         categories=tuple(tuple(c) for c in categories),
+        extra={"tfidf": stats.transform(texts), "stats": stats},
     )
+
+
+def _weights(examples: Sequence[Example], rows: dict[int, int]) -> dict[int, float]:
+    """One weight per paper: an explicit signal overrides a vote or save; among equals the strongest wins."""
+    by_paper: dict[int, float] = {}
+    rank_of: dict[int, tuple[int, float]] = {}
+    # Sorting first makes the order of the examples irrelevant.
+    for ex in sorted(examples, key=lambda e: (e.paper_id, e.kind)):
+        if ex.paper_id not in rows or ex.kind not in WEIGHTS:
+            continue
+        weight = WEIGHTS[ex.kind]
+        key = (1 if ex.kind in EXPLICIT else 0, abs(weight))
+        if ex.paper_id not in rank_of or key > rank_of[ex.paper_id]:
+            rank_of[ex.paper_id] = key
+            by_paper[ex.paper_id] = weight
+    return by_paper
 
 
 def train(
@@ -113,74 +198,121 @@ def train(
     *,
     categories: Sequence[str] = (),
     background: PaperSet | None = None,
+    params: Params = DEFAULT,
 ) -> ReaderModel:
     """Fit a reader's model; deterministic: the same examples (in any order) give the same model.
 
-    papers holds (at least) the papers of the examples; background is a sample of the corpus the model may
-    use as unlabelled negatives (this first version does not).
+    papers holds (at least) the papers of the examples; background (a corpus sample) is not needed by
+    this model: the candidates themselves are the reference its scores are z-scored against.
     """
     del background
     rows = papers.index()
-    # One weight per paper: an explicit signal ("more", "less", "dismiss", "seed") overrides a vote or a
-    # save of the same paper; among equals the strongest wins. Sorting first makes the order irrelevant.
-    explicit = {"more", "less", "dismiss", "seed"}
-    by_paper: dict[int, float] = {}
-    rank_of: dict[int, tuple[int, float]] = {}
-    for ex in sorted(examples, key=lambda e: (e.paper_id, e.kind)):
-        if ex.paper_id not in rows or ex.kind not in WEIGHTS:
-            continue
-        weight = WEIGHTS[ex.kind]
-        key = (1 if ex.kind in explicit else 0, abs(weight))
-        if ex.paper_id not in rank_of or key > rank_of[ex.paper_id]:
-            rank_of[ex.paper_id] = key
-            by_paper[ex.paper_id] = weight
+    by_paper = _weights(examples, rows)
     pos = sorted(pid for pid, w in by_paper.items() if w > 0)
     neg = sorted(pid for pid, w in by_paper.items() if w < 0)
     dim = papers.vectors.shape[1] if papers.vectors.ndim == 2 else 0
     pos_rows = [rows[p] for p in pos]
     neg_rows = [rows[p] for p in neg]
-    cats = set(categories)
+    tfidf = papers.tfidf
+    pos_m, neg_m = sp.csr_matrix(tfidf[pos_rows]), sp.csr_matrix(tfidf[neg_rows])
+    columns = np.union1d(pos_m.indices, neg_m.indices).astype(np.int64)
+    share: Counter[str] = Counter()
     for r in pos_rows:
-        cats.update(papers.categories[r][:1])
+        share.update(set(papers.categories[r]))
+    n = max(len(pos_rows), 1)
+    category_share = {c: k / n for c, k in sorted(share.items())}
+    for c in categories:  # categories the reader picked count as if all their papers were there
+        category_share[c] = 1.0
     return ReaderModel(
         positive_ids=tuple(pos),
         positive_vectors=papers.vectors[pos_rows] if pos_rows else np.zeros((0, dim), np.float32),
         positive_weights=np.array([by_paper[p] for p in pos], np.float32),
         negative_vectors=papers.vectors[neg_rows] if neg_rows else np.zeros((0, dim), np.float32),
         negative_weights=np.array([-by_paper[p] for p in neg], np.float32),
-        categories=frozenset(cats),
+        categories=frozenset(category_share),
         positive_texts=tuple(papers.texts[r] for r in pos_rows),
+        positive_tfidf=pos_m,
+        negative_tfidf=neg_m,
+        negative_ids=tuple(neg),
+        category_share=category_share,
+        stats=papers.stats,
+        params=params,
+        columns=columns,
+        positive_compact=pos_m[:, columns].toarray().T.astype(np.float32),
+        negative_compact=neg_m[:, columns].toarray().T.astype(np.float32),
+        positive_terms=tuple(term_map(papers.texts[r]) for r in pos_rows),
     )
+
+
+def _z(x: np.ndarray) -> np.ndarray:
+    sd = float(x.std())
+    return (x - float(x.mean())) / sd if sd > 1e-9 else np.zeros_like(x)
+
+
+def _topk_mean(sims: np.ndarray, k: int) -> np.ndarray:
+    k = min(k, sims.shape[1])
+    if k == sims.shape[1]:
+        return sims.mean(axis=1)  # type: ignore[no-any-return]
+    return np.partition(sims, -k, axis=1)[:, -k:].mean(axis=1)  # type: ignore[no-any-return]
+
+
+def _dense(m: Any) -> np.ndarray:
+    return np.asarray(m.toarray() if sp.issparse(m) else m, dtype=np.float32)
+
+
+def score(model: ReaderModel, candidates: PaperSet) -> tuple[np.ndarray, np.ndarray]:
+    """(score per candidate, row of its nearest positive); papers the reader reacted to get -inf."""
+    p = model.params
+    n = len(candidates)
+    if model.empty or n == 0:
+        return np.full(n, -np.inf), np.zeros(n, np.int64)
+    w = model.positive_weights[None, :]
+    sub = candidates.tfidf_columns()[:, model.columns]
+    t = _dense(sub @ model.positive_compact) * w
+    e = (candidates.vectors @ model.positive_vectors.T) * w
+    total = p.tfidf * _z(_topk_mean(t, p.k)) + p.embedding * _z(_topk_mean(e, p.k))
+    if p.category:
+        incidence, vocab = candidates.category_matrix()
+        share = np.zeros(incidence.shape[1], np.float32)
+        for c, v in model.category_share.items():
+            if c in vocab:
+                share[vocab[c]] = v
+        cat = _dense(incidence.multiply(share[None, :]).max(axis=1)).ravel()
+        total = total + p.category * _z(cat)
+    if len(model.negative_ids) and p.negative:
+        nw = model.negative_weights[None, :]
+        nt = _dense(sub @ model.negative_compact) * nw
+        ne = (candidates.vectors @ model.negative_vectors.T) * nw
+        # In the same units as the positive side: the nearest negative pulls down what resembles it.
+        sd_t, sd_e = float(t.max(axis=1).std()) or 1.0, float(e.max(axis=1).std()) or 1.0
+        total = total - p.negative * (p.tfidf * nt.max(axis=1) / sd_t + p.embedding * ne.max(axis=1) / sd_e)
+    nearest = (t + 0.5 * e).argmax(axis=1)
+    # Papers the reader already reacted to are not recommended again.
+    known = np.isin(candidates.ids, np.array(model.positive_ids + model.negative_ids, np.int64))
+    total = total.astype(np.float64)
+    total[known] = -np.inf
+    return total, nearest
 
 
 def rank(model: ReaderModel, candidates: PaperSet, *, limit: int = 50) -> list[Recommendation]:
     """The candidates ordered by the reader's model, best first, each with its reasons."""
     if model.empty or len(candidates) == 0:
         return []
-    sims = candidates.vectors @ model.positive_vectors.T  # (n, p)
-    best = sims.argmax(axis=1)
-    score = sims.max(axis=1) + 0.5 * (sims @ model.positive_weights) / max(len(model.positive_ids), 1)
-    if len(model.negative_weights):
-        neg = (candidates.vectors @ model.negative_vectors.T) * model.negative_weights
-        score = score - 0.8 * neg.max(axis=1).clip(min=0)
-    prior = np.array([0.05 if set(c) & model.categories else 0.0 for c in candidates.categories], np.float32)
-    score = score + prior
-    # Papers the reader already reacted to are not recommended again.
-    known = np.isin(candidates.ids, np.array(model.positive_ids, np.int64))
-    score[known] = -np.inf
-    order = np.lexsort((candidates.ids, -score))  # ties broken by id: deterministic
+    total, nearest = score(model, candidates)
+    order = np.lexsort((candidates.ids, -total))[:limit]  # ties broken by id: deterministic
+    tfidf, mine = candidates.tfidf, model.positive_tfidf
+    assert mine is not None  # train() always sets it
     out: list[Recommendation] = []
-    for row in order[:limit]:
-        if not np.isfinite(score[row]):
+    for i in order:
+        if not np.isfinite(total[i]):
             break
-        anchor = int(best[row])
-        shared = words(candidates.texts[row]) & words(model.positive_texts[anchor])
+        anchor = int(nearest[i])
         out.append(
             Recommendation(
-                paper_id=int(candidates.ids[row]),
-                score=float(score[row]),
+                paper_id=int(candidates.ids[i]),
+                score=float(total[i]),
                 because=(model.positive_ids[anchor],),
-                terms=tuple(sorted(shared, key=lambda w: (-len(w), w))[:5]),
+                terms=shared_terms(row(tfidf, int(i)), row(mine, anchor), model.positive_terms[anchor]),
             )
         )
     return out

@@ -1,0 +1,353 @@
+"""Recommendation benchmark: paperfeed's per-reader model against arxiv-sanity-lite's SVM on proxy readers.
+
+    python bench/reco.py --data ../shared/data/arxiv-2025-94k.jsonl.gz [--cutoff 2026-05-01]
+
+Protocol (bench/reco_protocol.py): a proxy reader is an author name with >= 5 papers listed before the
+cutoff T and >= 1 in the 4 weeks from T, whose papers form one co-author group; 300 are sampled with a
+fixed seed. Their (up to 30 latest) papers before T are the positives; every paper listed in the 4 weeks
+is a candidate; the relevant ones are the reader's own. Methods see title + abstract only (the paperfeed
+model and the recency baseline also see categories). Every row is computed in this one run:
+- random; recency in the reader's top category (newest first, as arXiv's listing pages, then the rest);
+- arxiv-sanity-lite: its compute.py tf-idf (unigrams + bigrams, English stop words, sublinear tf,
+  max_df 0.5, min_df 5, 10k or 20k features) fitted on every paper listed up to T + 4 weeks, and its
+  svm_rank (LinearSVC(class_weight="balanced", C=0.01, max_iter=10000, tol=1e-6)) trained per reader
+  against every paper before T, the reader's positives labelled 1;
+- MiniLM centroid: cosine to the mean of the positives' stored vectors (paperfeed's own embedder);
+- paperfeed: recommend.model.train / rank, as the product calls them.
+Timings: training per reader, ranking one reader's week (first 7 days of candidates, with explanations),
+and refreshing the lists of 10,000 synthetic readers (each the positives of a sampled real reader, 80% of
+them drawn at random) over that week, in one process at one BLAS thread. Writes var/bench/reco.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import time
+from collections import Counter
+from collections.abc import Sequence
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+from threadpoolctl import threadpool_limits
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import reco_protocol as rp
+from paperfeed.recommend import model as reco
+from paperfeed.recommend.features import CorpusStats
+from reco_vectors import embed_rows, settings_for
+from search_common import CachedEmbedder
+
+SEED = 20261206
+STATS_SAMPLE = 20_000  # papers the service would sample to build its CorpusStats
+SYNTHETIC = 10_000
+console = Console(width=160)
+Ranking = list[int]
+
+
+def ranked(ids: np.ndarray, score: np.ndarray) -> Ranking:
+    """ids by descending score, ties by id."""
+    return [int(i) for i in ids[np.lexsort((ids, -score))]]
+
+
+def run_random(readers: Sequence[rp.Reader], window: Sequence[int]) -> list[Ranking]:
+    """A seeded shuffle per reader."""
+    out = []
+    for i, _ in enumerate(readers):
+        order = list(window)
+        random.Random(SEED + i).shuffle(order)
+        out.append(order)
+    return out
+
+
+def run_recency(
+    papers: Sequence[rp.Paper], readers: Sequence[rp.Reader], window: Sequence[int]
+) -> list[Ranking]:
+    """The reader's most frequent primary category listed newest first, then every other paper."""
+    out = []
+    for rd in readers:
+        top = Counter(papers[r].categories[0] for r in rd.positives if papers[r].categories).most_common(1)
+        cat = top[0][0] if top else ""
+        key = sorted(
+            window,
+            key=lambda r: (
+                cat not in papers[r].categories,
+                -papers[r].listed.toordinal(),
+                papers[r].arxiv_id,
+            ),
+            reverse=False,
+        )
+        out.append(key)
+    return out
+
+
+def run_sanity(
+    papers: Sequence[rp.Paper],
+    readers: Sequence[rp.Reader],
+    before: Sequence[int],
+    window: Sequence[int],
+    features: int,
+) -> tuple[list[Ranking], list[float]]:
+    """arxiv-sanity-lite's tf-idf + per-reader LinearSVC; returns rankings and seconds per reader."""
+    from sklearn import svm
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vec = TfidfVectorizer(
+        input="content",
+        encoding="utf-8",
+        decode_error="replace",
+        strip_accents="unicode",
+        lowercase=True,
+        analyzer="word",
+        stop_words="english",
+        token_pattern=r"(?u)\b[a-zA-Z_][a-zA-Z0-9_]+\b",  # noqa: S106
+        ngram_range=(1, 2),
+        max_features=features,
+        norm="l2",
+        use_idf=True,
+        smooth_idf=True,
+        sublinear_tf=True,
+        max_df=0.5,
+        min_df=5,
+    )
+    t0 = time.perf_counter()
+    vec.fit([papers[r].text for r in list(before) + list(window)])
+    xb = vec.transform([papers[r].text for r in before]).astype(np.float32)
+    xw = vec.transform([papers[r].text for r in window]).astype(np.float32)
+    console.print(f"  arxiv-sanity tf-idf {features:,}: {time.perf_counter() - t0:.0f} s")
+    row_of = {r: i for i, r in enumerate(before)}
+    ids = np.array(window)
+    out, secs = [], []
+    for rd in readers:
+        t0 = time.perf_counter()
+        y = np.zeros(len(before), np.float32)
+        y[[row_of[r] for r in rd.positives]] = 1.0
+        clf = svm.LinearSVC(class_weight="balanced", verbose=False, max_iter=10000, tol=1e-6, C=0.01)
+        clf.fit(xb, y)
+        s = clf.decision_function(xw)
+        secs.append(time.perf_counter() - t0)
+        out.append(ranked(ids, s))
+    return out, secs
+
+
+def run_centroid(
+    readers: Sequence[rp.Reader], vec: dict[int, np.ndarray], window: Sequence[int]
+) -> tuple[list[Ranking], list[float]]:
+    """Cosine to the normalised mean of the positives' vectors."""
+    cand = np.stack([vec[r] for r in window])
+    ids = np.array(window)
+    out, secs = [], []
+    for rd in readers:
+        t0 = time.perf_counter()
+        c = np.stack([vec[r] for r in rd.positives]).mean(axis=0)
+        s = cand @ (c / (np.linalg.norm(c) or 1.0))
+        secs.append(time.perf_counter() - t0)
+        out.append(ranked(ids, s))
+    return out, secs
+
+
+def run_paperfeed(
+    readers: Sequence[rp.Reader], pos: reco.PaperSet, cand: reco.PaperSet
+) -> tuple[list[Ranking], list[float], list[reco.ReaderModel]]:
+    """paperfeed's model: train on the positives as saves, score every candidate."""
+    out, secs, models = [], [], []
+    for rd in readers:
+        t0 = time.perf_counter()
+        m = reco.train([reco.Example(r, "save") for r in rd.positives], pos)
+        secs.append(time.perf_counter() - t0)
+        s, _ = reco.score(m, cand)
+        out.append(ranked(cand.ids, s))
+        models.append(m)
+    return out, secs, models
+
+
+def time_week(models: Sequence[reco.ReaderModel], week: reco.PaperSet) -> list[float]:
+    """Seconds to rank (and explain the top 50 of) one week of candidates, per reader."""
+    secs = []
+    for m in models:
+        t0 = time.perf_counter()
+        reco.rank(m, week, limit=50)
+        secs.append(time.perf_counter() - t0)
+    return secs
+
+
+def refresh(
+    readers: Sequence[rp.Reader], pos: reco.PaperSet, week: reco.PaperSet
+) -> tuple[float, float, int]:
+    """(seconds to train, seconds to rank) 10,000 synthetic readers over the week, and their count."""
+    rng = random.Random(SEED)
+    profiles = []
+    for _ in range(SYNTHETIC):
+        rd = readers[rng.randrange(len(readers))]
+        keep = max(1, round(0.8 * len(rd.positives)))
+        profiles.append(sorted(rng.sample(list(rd.positives), keep)))
+    t0 = time.perf_counter()
+    models = [reco.train([reco.Example(r, "save") for r in p], pos) for p in profiles]
+    t_train = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for m in models:
+        reco.rank(m, week, limit=50)
+    return t_train, time.perf_counter() - t0, len(models)
+
+
+def subset(ps: reco.PaperSet, rows: Sequence[int]) -> reco.PaperSet:
+    """The rows of a PaperSet as another one (features kept, not recomputed)."""
+    idx = list(rows)
+    return reco.PaperSet(
+        ids=ps.ids[idx],
+        vectors=ps.vectors[idx],
+        texts=tuple(ps.texts[i] for i in idx),
+        categories=tuple(ps.categories[i] for i in idx),
+        extra={"tfidf": ps.tfidf[idx], "stats": ps.stats},
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--data", type=Path, default=Path("../shared/data/arxiv-2025-94k.jsonl.gz"))
+    parser.add_argument("--workdir", type=Path, default=Path("var/bench"))
+    parser.add_argument("--cutoff", default="2026-05-01")
+    parser.add_argument("--sample", type=int, default=300)
+    parser.add_argument("--no-sanity", action="store_true", help="skip the (slow) arxiv-sanity rows")
+    args = parser.parse_args()
+    cutoff = date.fromisoformat(args.cutoff)
+
+    t_all = time.perf_counter()
+    papers = rp.load_papers(args.data)
+    readers = rp.select_readers(papers, cutoff, sample=args.sample, seed=SEED)
+    before, window = rp.split(papers, cutoff)
+    week_end = cutoff + timedelta(days=7)
+    week = [i for i, r in enumerate(window) if papers[r].listed < week_end]
+    pos_rows = sorted({r for rd in readers for r in rd.positives})
+    n_rel = sum(len(rd.relevant) for rd in readers)
+    console.print(
+        f"cutoff {cutoff}: {len(papers):,} papers, {len(before):,} before, {len(window):,} candidates "
+        f"({len(week):,} in the first week); {len(readers)} readers, {len(pos_rows):,} positives, "
+        f"{n_rel} relevant"
+    )
+    embedder = CachedEmbedder.for_settings(settings_for(args.workdir), args.workdir)
+    vec_rows = sorted(set(pos_rows) | set(window))
+    vectors = embed_rows(papers, vec_rows, embedder)
+    vec = {r: vectors[i] for i, r in enumerate(vec_rows)}
+
+    results: dict[str, dict[str, Any]] = {}
+
+    def record(key: str, label: str, rankings: Sequence[Ranking], secs: Sequence[float] = ()) -> None:
+        per = [rp.scores(rk, rd.relevant) for rk, rd in zip(rankings, readers, strict=True)]
+        m: dict[str, Any] = rp.mean_scores(per) | {"label": label}
+        if secs:
+            m["train_ms_median"] = 1000 * statistics.median(secs)
+        results[key] = m
+        console.print(f"  {label}: nDCG@10 {m['ndcg@10']:.3f}, recall@100 {m['recall@100']:.3f}")
+
+    record("random", "random", run_random(readers, window))
+    record(
+        "recency", "recency in the reader's top category (categories)", run_recency(papers, readers, window)
+    )
+    if not args.no_sanity:
+        for n in (10_000, 20_000):
+            rk, secs = run_sanity(papers, readers, before, window, n)
+            record(
+                f"arxiv-sanity-svm-{n // 1000}k",
+                f"arxiv-sanity-lite SVM, {n // 1000}k tf-idf features",
+                rk,
+                secs,
+            )
+    rk, secs = run_centroid(readers, vec, window)
+    record("minilm-centroid", "MiniLM centroid", rk, secs)
+
+    rng = random.Random(SEED)
+    t0 = time.perf_counter()
+    stats = CorpusStats.fit([papers[r].text for r in rng.sample(before, min(STATS_SAMPLE, len(before)))])
+    t_stats = time.perf_counter() - t0
+
+    def pset(rows: Sequence[int]) -> reco.PaperSet:
+        return reco.paper_set(
+            rows,
+            np.stack([vec[r] for r in rows]),
+            [papers[r].text for r in rows],
+            [papers[r].categories for r in rows],
+            stats=stats,
+        )
+
+    t0 = time.perf_counter()
+    pos, cand = pset(pos_rows), pset(window)
+    t_feat = time.perf_counter() - t0
+    rk, secs, models = run_paperfeed(readers, pos, cand)
+    record("paperfeed", "paperfeed (tf-idf + MiniLM kNN + categories)", rk, secs)
+    week_set = subset(cand, week)
+    results["paperfeed"]["rank_week_ms_median"] = 1000 * statistics.median(time_week(models, week_set))
+    t_train, t_rank, n_syn = refresh(readers, pos, week_set)
+    results["paperfeed"]["refresh_10k_s"] = t_rank
+    results["paperfeed"]["train_10k_s"] = t_train
+    results["paperfeed"]["stats_fit_s"] = t_stats
+    results["paperfeed"]["features_per_paper_ms"] = 1000 * t_feat / (len(pos_rows) + len(window))
+
+    sanity = [k for k in results if k.startswith("arxiv-sanity-svm-")]
+    if sanity:
+        best = max(sanity, key=lambda k: (results[k]["ndcg@10"], results[k]["recall@100"]))
+        results["arxiv-sanity-svm"] = dict(results[best]) | {
+            "label": results[best]["label"] + " (better row)"
+        }
+    report(results, len(readers), len(window), len(week), n_rel, n_syn)
+    out = {
+        "readers": len(readers),
+        "cutoff": str(cutoff),
+        "candidates": len(window),
+        "week_candidates": len(week),
+        "relevant": n_rel,
+        "seconds": time.perf_counter() - t_all,
+        "methods": results,
+    }
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    (args.workdir / "reco.json").write_text(json.dumps(out, indent=1))
+    console.print(f"wrote {args.workdir / 'reco.json'}")
+
+
+def report(
+    results: dict[str, dict[str, Any]], readers: int, cands: int, week: int, rel: int, syn: int
+) -> None:
+    """The rich table, and the goals against the better arxiv-sanity row."""
+    table = Table(title=f"{readers} proxy readers, {cands:,} candidates ({week:,} in a week), {rel} relevant")
+    for col in ("method", "nDCG@10", "nDCG@50", "recall@50", "recall@100", "MRR", "train / reader"):
+        table.add_column(col, justify="left" if col == "method" else "right")
+    for key, m in results.items():
+        if key == "arxiv-sanity-svm":
+            continue
+        train = f"{m['train_ms_median']:.1f} ms" if "train_ms_median" in m else ""
+        table.add_row(m["label"], *(f"{m[k]:.3f}" for k in rp.METRICS), train)
+    console.print(table)
+    pf = results["paperfeed"]
+    console.print(
+        f"paperfeed: rank a week ({week:,} papers, top 50 explained) "
+        f"{pf['rank_week_ms_median']:.1f} ms median; "
+        f"train {pf['train_ms_median']:.1f} ms median; {syn:,} readers' lists refreshed in "
+        f"{pf['refresh_10k_s']:.1f} s (trained in {pf['train_10k_s']:.1f} s); CorpusStats over "
+        f"{STATS_SAMPLE:,} papers {pf['stats_fit_s']:.1f} s; "
+        f"features {pf['features_per_paper_ms']:.2f} ms/paper"
+    )
+    if "arxiv-sanity-svm" in results:
+        sv = results["arxiv-sanity-svm"]
+        r10 = pf["ndcg@10"] / sv["ndcg@10"] if sv["ndcg@10"] else float("inf")
+        r100 = pf["recall@100"] / sv["recall@100"] if sv["recall@100"] else float("inf")
+        ok = r10 >= 1.25 and r100 >= 1.15
+        console.print(
+            f"against {sv['label']}: nDCG@10 x{r10:.2f} (goal 1.25), recall@100 x{r100:.2f} (goal 1.15): "
+            + ("MET" if ok else "NOT MET")
+        )
+
+
+if __name__ == "__main__":
+    # One BLAS thread: the products are small, and threads only contend on a shared 2-core machine.
+    with threadpool_limits(limits=1):
+        main()
