@@ -312,14 +312,15 @@ class Settings(BaseSettings):
         "empty: never.",
     )
     jobs_stars_cron: str = Field(
-        "30 */6 * * *",
-        description="When the worker refreshes GitHub stars (crontab, UTC); empty: never.",
+        "30 3,9,15,21 * * *",
+        description="When the worker refreshes GitHub stars (crontab, UTC; every 6 hours, one of them half "
+        "an hour after the default harvest); empty: never.",
     )
     jobs_stars_per_run: int = Field(
         500,
         ge=0,
-        description="Most repositories one stars job fetches (popular and new papers' first): unauthenticated "
-        "GitHub allows 60 calls an hour, 5,000 with `github_token`.",
+        description="Most repositories one stars job fetches (popular and new papers' first): "
+        "unauthenticated GitHub allows 60 calls an hour, 5,000 with `github_token`.",
     )
     jobs_rank_cron: str = Field(
         "0 * * * *", description="When trending scores are refreshed (crontab, UTC); empty: never."

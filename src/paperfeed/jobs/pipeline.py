@@ -162,9 +162,9 @@ class Pipeline:
             cursor_name=f"harvest:oai:{set_spec}",
         )
         yield from source.records()
-        newest = source.last_datestamp.isoformat() if source.last_datestamp else None
-        if newest is not None and newest > start:
-            yield Checkpoint(partial(cursors.set, _oai_from_name(set_spec), newest))
+        newest = source.last_datestamp.isoformat() if source.last_datestamp else start
+        # Only ever forward: a list read to its end covered everything from `start` on.
+        yield Checkpoint(partial(cursors.set, _oai_from_name(set_spec), max(newest, start)))
 
     # --- embed and index -------------------------------------------------------------------------------
 

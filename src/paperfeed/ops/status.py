@@ -1,4 +1,4 @@
-"""The pipeline's state: each job's last run, result and lag, and the backlogs (`paperfeed status`, /readyz)."""
+"""The pipeline's state: each job's last run, result and lag, and the backlogs."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from paperfeed.digests.ledger_models import DigestSend, SendStatus
 from paperfeed.jobs.pipeline import JOBS
@@ -40,16 +40,16 @@ def pipeline_status(session: Session, now: datetime, *, keyword_root: Path | Non
             "counts": dict(last.counts or {}) if last else {},
             "lag_s": lag_s(runs.last_ok, now),
         }
-    unsent = session.scalar(
-        select(func.count()).select_from(DigestSend).where(DigestSend.status.in_(UNSENT))
-    )
+    unsent = session.scalar(select(func.count()).select_from(DigestSend).where(DigestSend.status.in_(UNSENT)))
     backlog: dict[str, Any] = {"embed": count_pending(session), "digests_unsent": int(unsent or 0)}
     if keyword_root is not None:
         _built, backlog["index_lag_s"] = _index_lag(session, keyword_root)
     return {"jobs": jobs, "backlog": backlog}
 
 
-def pipeline_status_or_none(factory: Any, now: datetime, *, keyword_root: Path | None = None) -> Any:
+def pipeline_status_or_none(
+    factory: sessionmaker[Session], now: datetime, *, keyword_root: Path | None = None
+) -> dict[str, Any] | None:
     """pipeline_status in a session of its own; None when the database cannot say (down, schema behind)."""
     from sqlalchemy.exc import SQLAlchemyError
 

@@ -46,7 +46,8 @@ def check_providers(wanted: Sequence[str]) -> list[str]:
     missing = [p for p in wanted if p not in available]
     if missing:
         raise EmbedProviderError(
-            f"ONNX Runtime execution provider(s) {', '.join(missing)} not available (PAPERFEED_EMBED_PROVIDERS); "
+            f"ONNX Runtime execution provider(s) {', '.join(missing)} not available "
+            f"(PAPERFEED_EMBED_PROVIDERS); "
             f"available here: {', '.join(available)}. CUDA needs the onnxruntime-gpu package instead of "
             "onnxruntime, and its CUDA libraries."
         )
