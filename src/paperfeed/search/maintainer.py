@@ -111,7 +111,15 @@ class Maintainer:
             self.rounds += 1
             # A full embedding batch means more are waiting: go again at once instead of sleeping.
             if report.embedded < EMBED_PER_ROUND:
+                if report.embedded:
+                    _release_batch_session(self.service)  # the backlog is done: free its memory
                 self._stop.wait(self.settings.search_poll_s)
+
+
+def _release_batch_session(service: SearchService) -> None:
+    release = getattr(service.embedder, "release_batch_session", None)
+    if release is not None:
+        release()
 
 
 def start_for_app(
