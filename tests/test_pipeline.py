@@ -312,3 +312,37 @@ def test_a_worker_killed_mid_embed_resumes_without_duplicates(settings: Settings
     index = VectorIndex.from_settings(settings, 384)
     assert len(index) == total and len(set(index.ids().tolist())) == total
     engine.dispose()
+
+
+def test_the_stars_job_fetches_the_newest_and_most_voted_papers_repositories_first(
+    day_settings: Settings, factory: sessionmaker[Session], replay_server: ReplayServer
+) -> None:
+    from sqlalchemy import update
+
+    from paperfeed.db.models import CodeLinkRow
+
+    day = date(2026, 6, 12)
+    papers = [  # (arXiv id, listing day, upvotes): the order a rate-limited run should take
+        ("2606.00001", day, 5),
+        ("2606.00002", day, 50),
+        ("2606.00003", day - timedelta(days=3), 500),
+        ("2606.00004", day - timedelta(days=1), 0),
+    ]
+    with factory() as s, s.begin():
+        for arxiv_id, listed, votes in papers:
+            paper = Paper(
+                key=arxiv_id, arxiv_id=arxiv_id, version=1, title=arxiv_id, abstract="A.", source="test",
+                content_hash="h", listing_date=listed, upvotes=votes,
+                created_at=datetime(2026, 6, 1, tzinfo=UTC), updated_at=datetime(2026, 6, 1, tzinfo=UTC),
+            )  # fmt: skip
+            s.add(paper)
+            s.flush()
+            url = f"https://github.com/lab/r{arxiv_id[-1]}"
+            s.add(CodeLinkRow(paper_id=paper.id, url=url, kind="github", origin="abstract"))
+            body = json.dumps({"stargazers_count": 1}).encode()
+            replay_server.add(f"/repos/lab/r{arxiv_id[-1]}", Reply(200, GH_HEADERS, body))
+        s.execute(update(CodeLinkRow).values(stars=None))
+    s2 = day_settings.model_copy(update={"jobs_stars_per_run": 3})
+    counts = Pipeline(s2, factory).stars(datetime(2026, 6, 12, 21, 30, tzinfo=UTC))
+    assert counts["fetched"] == 3
+    assert [r.path for r in replay_server.requests] == ["/repos/lab/r2", "/repos/lab/r1", "/repos/lab/r4"]
