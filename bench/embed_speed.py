@@ -138,33 +138,40 @@ def run(
 
 
 def sweep(
-    texts: Sequence[str], *, threads: Sequence[int], batches: Sequence[int], rounds: int, chunk: int
+    texts: Sequence[str],
+    *,
+    threads: Sequence[int],
+    batches: Sequence[int],
+    rounds: int,
+    chunk: int,
+    arenas: Sequence[bool] = (False,),
 ) -> list[dict[str, Any]]:
-    """Papers/s of paperfeed's embedder for each (threads, batch size), best of `rounds`, with the load."""
+    """Papers/s of paperfeed's embedder for each (threads, batch size, arena), best of `rounds`, with the load."""
     rows = []
     base = Settings(data_dir=Path(tempfile.gettempdir()) / "paperfeed-bench")
-    for t in threads:
-        for b in batches:
-            emb = load_embedder(base.model_copy(update={"embed_threads": t, "embed_batch_size": b}))
-            emb.embed(list(texts[:8]))  # load and warm up
-            best, best_cpu = math.inf, math.inf
-            for _ in range(rounds):
-                t0, c0 = time.perf_counter(), time.process_time()
-                for start in range(0, len(texts), chunk):
-                    emb.embed(list(texts[start : start + chunk]))
-                best = min(best, time.perf_counter() - t0)
-                best_cpu = min(best_cpu, time.process_time() - c0)
-            rows.append(
-                {
-                    "threads": t,
-                    "batch": b,
-                    "papers": len(texts),
-                    "papers_per_s": round(len(texts) / best, 2),
-                    "per_cpu_s": round(len(texts) / best_cpu, 2),
-                    "load_1min": round(os.getloadavg()[0], 2),
-                }
-            )
-            print(rows[-1], file=sys.stderr, flush=True)
+    for t, b, arena in [(t, b, a) for t in threads for b in batches for a in arenas]:
+        update = {"embed_threads": t, "embed_batch_size": b, "embed_memory_arena": arena}
+        emb = load_embedder(base.model_copy(update=update))
+        emb.embed(list(texts[:8]))  # load and warm up
+        best, best_cpu = math.inf, math.inf
+        for _ in range(rounds):
+            t0, c0 = time.perf_counter(), time.process_time()
+            for start in range(0, len(texts), chunk):
+                emb.embed(list(texts[start : start + chunk]))
+            best = min(best, time.perf_counter() - t0)
+            best_cpu = min(best_cpu, time.process_time() - c0)
+        rows.append(
+            {
+                "threads": t,
+                "batch": b,
+                "arena": "on" if arena else "off",
+                "papers": len(texts),
+                "papers_per_s": round(len(texts) / best, 2),
+                "per_cpu_s": round(len(texts) / best_cpu, 2),
+                "load_1min": round(os.getloadavg()[0], 2),
+            }
+        )
+        print(rows[-1], file=sys.stderr, flush=True)
     return rows
 
 
@@ -268,6 +275,7 @@ def main() -> None:
     ap.add_argument("--threads", default="1,2", help="--sweep: thread counts (a,b)")
     ap.add_argument("--batches", default="16,32,64", help="--sweep: batch sizes (a,b)")
     ap.add_argument("--chunk", type=int, default=256, help="--sweep: texts per embed() call")
+    ap.add_argument("--arena", default="off", help="--sweep: ONNX Runtime CPU arena off, on or off,on")
     ap.add_argument("--db", type=Path, help="embed the next --limit papers of this database (end to end)")
     ap.add_argument("--limit", type=int, default=10_000)
     args = ap.parse_args()
@@ -285,6 +293,7 @@ def main() -> None:
                 batches=[int(x) for x in args.batches.split(",")],
                 rounds=args.rounds,
                 chunk=args.chunk,
+                arenas=[a == "on" for a in args.arena.split(",")],
             )
         )
         return
