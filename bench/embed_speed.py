@@ -146,7 +146,7 @@ def sweep(
     chunk: int,
     arenas: Sequence[bool] = (False,),
 ) -> list[dict[str, Any]]:
-    """Papers/s of paperfeed's embedder for each (threads, batch size, arena), best of `rounds`, with the load."""
+    """Papers/s of the embedder for each (threads, batch size, arena), best of `rounds`, with the load."""
     rows = []
     base = Settings(data_dir=Path(tempfile.gettempdir()) / "paperfeed-bench")
     for t, b, arena in [(t, b, a) for t in threads for b in batches for a in arenas]:
