@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 SHARED ?= ../shared
 
-.PHONY: install demo serve test lint pytest fmt cluster bench-ingest bench-quality bench-search bench-trending clean bench-digest bench-code-links bench-reco
+.PHONY: install demo serve test lint pytest fmt cluster bench-ingest bench-quality bench-search bench-trending clean bench-digest bench-code-links bench-reco bench-embed bench-memory
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -71,3 +71,11 @@ bench-digest: $(STAMP)
 ## Recommendations: paperfeed's per-reader model against arxiv-sanity-lite's SVM on 300 proxy readers (cutoff 2026-05-01).
 bench-reco: $(STAMP)
 	$(BIN)/python bench/reco.py --data $(SHARED)/data/arxiv-2025-94k.jsonl.gz $(ARGS)
+
+## Embedding: papers/s of paperfeed's embedder for threads x batch sizes on 1,000 real abstracts (niced).
+bench-embed: $(STAMP)
+	nice -n 5 $(BIN)/python bench/embed_speed.py --sweep --n 1000 --rounds 1 $(ARGS)
+
+## Memory: idle RSS of the demo (serve after its first embed round), before and after the memory settings.
+bench-memory: $(STAMP)
+	$(BIN)/python bench/memory.py $(ARGS)
