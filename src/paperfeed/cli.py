@@ -10,6 +10,7 @@ import typer
 from paperfeed.commands import community as commands_community
 from paperfeed.commands import digests as commands_digests
 from paperfeed.commands import ingest as commands_ingest
+from paperfeed.commands import pipeline as commands_pipeline
 from paperfeed.commands import ranking as commands_ranking
 from paperfeed.commands import search as commands_search
 from paperfeed.commands import sending as commands_sending
@@ -30,6 +31,7 @@ for _group in (
     commands_sending,
     commands_community,
     commands_ranking,
+    commands_pipeline,
 ):
     _group.register(app)
 

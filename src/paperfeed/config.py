@@ -197,6 +197,23 @@ class Settings(BaseSettings):
     search_embed_in_background: bool = Field(
         True, description="Whether the background maintainer also embeds new papers (needs the model)."
     )
+    embed_in: Literal["serve", "worker"] = Field(
+        "serve",
+        description="Who embeds new papers: `serve` (each web node's maintainer, the demo's way) or `worker` "
+        "(only `paperfeed worker`'s embed job; web nodes then only add stored vectors to their index).",
+    )
+    embed_memory_arena: bool = Field(
+        False,
+        description="Let ONNX Runtime keep its CPU memory arena: the peak buffers of the largest batch stay "
+        "allocated for the process's life (hundreds of MB); off, each run frees its own at no measured "
+        "cost in query latency.",
+    )
+    embed_providers: str = Field(
+        "CPUExecutionProvider",
+        description="ONNX Runtime execution providers for embedding, comma-separated, in order of preference "
+        "(e.g. `CUDAExecutionProvider,CPUExecutionProvider` with onnxruntime-gpu installed). "
+        "An unavailable one is an error naming the available ones.",
+    )
     search_poll_s: float = Field(
         10.0,
         gt=0,
@@ -288,12 +305,49 @@ class Settings(BaseSettings):
     jobs_workers: int = Field(2, ge=1, le=64, description="Worker threads of the job consumer.")
     jobs_ingest_cron: str = Field(
         "0 21 * * *",
-        description="When the periodic ingest runs (crontab: minute hour day month weekday, UTC); "
-        "empty: never.",
+        description="When the harvest job runs (crontab: minute hour day month weekday, UTC); empty: never.",
     )
     jobs_ingest_source: str = Field(
         "hf",
-        description="What the periodic ingest pulls: `hf` (Hugging Face daily papers) or `rss:<category>`.",
+        description="Deprecated alias of `jobs_harvest_sources` (used when that one is empty): one source.",
+    )
+    jobs_harvest_sources: str = Field(
+        "",
+        description="What the harvest job pulls, space-separated, in order: `oai:<set>` (arXiv OAI-PMH, "
+        "incremental from the last harvested day, e.g. `oai:cs`), `hf` (Hugging Face daily papers), "
+        "`rss:<category>` (e.g. `rss:cs.AI`). Empty: `jobs_ingest_source`.",
+    )
+    jobs_oai_initial_days: int = Field(
+        2,
+        ge=0,
+        description="An `oai:<set>` source harvested for the first time starts this many days back "
+        "(later runs start from the last day they saw).",
+    )
+    jobs_embed_cron: str = Field(
+        "* * * * *",
+        description="When the worker embeds papers without a vector (crontab, UTC); empty: never.",
+    )
+    jobs_embed_per_run: int = Field(
+        10_000,
+        ge=1,
+        description="Most papers one embed job embeds (the next run continues; bounds how long a worker "
+        "thread is busy).",
+    )
+    jobs_index_cron: str = Field(
+        "* * * * *",
+        description="When the worker syncs the keyword and vector indexes in data_dir (crontab, UTC); "
+        "empty: never.",
+    )
+    jobs_stars_cron: str = Field(
+        "30 3,9,15,21 * * *",
+        description="When the worker refreshes GitHub stars (crontab, UTC; every 6 hours, one of them half "
+        "an hour after the default harvest); empty: never.",
+    )
+    jobs_stars_per_run: int = Field(
+        500,
+        ge=0,
+        description="Most repositories one stars job fetches (popular and new papers' first): "
+        "unauthenticated GitHub allows 60 calls an hour, 5,000 with `github_token`.",
     )
     jobs_rank_cron: str = Field(
         "0 * * * *", description="When trending scores are refreshed (crontab, UTC); empty: never."

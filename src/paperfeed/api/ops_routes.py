@@ -14,6 +14,7 @@ from starlette.responses import Response
 from paperfeed.errors import NotFound
 from paperfeed.http.deps import FactoryDep, SettingsDep
 from paperfeed.ops.health import readiness
+from paperfeed.ops.status import pipeline_status_or_none
 from paperfeed.search.keyword import keyword_dir
 
 router = APIRouter(tags=["operations"])
@@ -38,6 +39,8 @@ async def readyz(settings: SettingsDep, factory: FactoryDep) -> JSONResponse:
         require_index=settings.search_maintainer,
     )
     body = {"status": "ready" if verdict.ready else "not ready", "reasons": verdict.reasons, **verdict.checks}
+    # The worker pipeline's state is shown, never a reason for 503: a web node serves whatever the jobs do.
+    body["jobs"] = await run_in_threadpool(pipeline_status_or_none, factory, datetime.now(UTC))
     # no-store: a cache between the balancer and the node must never answer for it.
     headers = {"Cache-Control": "no-store"}
     return JSONResponse(body, status_code=200 if verdict.ready else 503, headers=headers)

@@ -137,12 +137,21 @@ def status(
 def worker(
     db: DbOpt = None,
     workers: Annotated[int | None, typer.Option(help="Worker threads (default: jobs_workers).")] = None,
+    keep_locks: Annotated[
+        bool,
+        typer.Option(
+            "--keep-locks",
+            help="Do not clear the job locks at start (clearing them lets a job a killed worker held run "
+            "again; keep them when another worker of this queue is running a job right now).",
+        ),
+    ] = False,
 ) -> None:
-    """Run the job consumer: periodic ingest, rank and digests, plus enqueued tasks (Ctrl-C stops it)."""
+    """Run the pipeline: harvest, embed, index, stars, rank and digests on their schedules (Ctrl-C stops)."""
     from huey.consumer import Consumer
 
     from paperfeed.db.engine import make_engine
     from paperfeed.db.migrate import upgrade
+    from paperfeed.jobs.pipeline import JOBS
     from paperfeed.jobs.queue import make_huey
     from paperfeed.jobs.tasks import register_tasks
 
@@ -151,11 +160,20 @@ def worker(
     upgrade(engine)  # once, before the workers start
     engine.dispose()
     huey = make_huey(settings)
-    register_tasks(huey, settings)
+    tasks = register_tasks(huey, settings)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not keep_locks:
+        # huey's locks have no expiry on SQLite: a worker killed inside a job would block it for good.
+        # Every job resumes from its cursors, so clearing a live worker's lock costs a duplicate run at worst.
+        flushed = huey.flush_locks(*(f"paperfeed.{job}" for job in JOBS))
+        if flushed:
+            console.print(f"cleared stale job locks: {', '.join(sorted(flushed))}")
     where = settings.redis_url or f"{settings.data_dir}/jobs.db"
     console.print(f"paperfeed worker on [bold]{escape(str(where))}[/] ({datetime.now(UTC):%H:%M} UTC)")
-    Consumer(huey, workers=workers or settings.jobs_workers, worker_type="thread").run()
+    try:
+        Consumer(huey, workers=workers or settings.jobs_workers, worker_type="thread").run()
+    finally:
+        tasks.pipeline.close()
 
 
 def register(app: typer.Typer) -> None:

@@ -10,6 +10,7 @@ from paperfeed.community import models as community_models  # noqa: F401
 from paperfeed.db.models import Base
 from paperfeed.digests import ledger_models  # noqa: F401
 from paperfeed.digests import models as digest_models  # noqa: F401
+from paperfeed.jobs import models as job_models  # noqa: F401
 from paperfeed.ranking import models as ranking_models  # noqa: F401
 from paperfeed.recommend import models as recommend_models  # noqa: F401
 from paperfeed.search import models as search_models  # noqa: F401

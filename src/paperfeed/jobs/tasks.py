@@ -1,120 +1,143 @@
-"""The background tasks, registered on a huey instance: thin wrappers over the services.
+"""The background tasks, registered on a huey instance: the pipeline's jobs, each locked and recorded.
 
 `register_tasks(huey, settings)` adds them (nothing is registered at import time). Periodic ones follow the
-crontab settings: ingest (`jobs_ingest_cron`, source `jobs_ingest_source`), rank (`jobs_rank_cron`) and
-digests (`jobs_digest_cron`); an empty crontab disables that job. Each is idempotent, so a retry or two
-workers running the same job cannot store or send anything twice.
+crontab settings: harvest (`jobs_ingest_cron`, sources `jobs_harvest_sources`), embed (`jobs_embed_cron`),
+index (`jobs_index_cron`), stars (`jobs_stars_cron`), rank (`jobs_rank_cron`) and digests
+(`jobs_digest_cron`); an empty crontab disables that job. Each job holds a huey lock while it runs, so two
+workers (or two triggers) never run it at once: the second one skips. Each is idempotent and resumes from
+its cursors, so a killed run loses at most its batch in flight. Every run is a row in job_runs.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
 from huey import Huey
 from huey.api import TaskWrapper
+from huey.exceptions import TaskLockedException
 from sqlalchemy.orm import Session, sessionmaker
 
 from paperfeed.config import Settings
+from paperfeed.jobs.pipeline import Pipeline, send_counts
 from paperfeed.jobs.queue import parse_cron
+from paperfeed.jobs.runs import run_recorded
 
 log = logging.getLogger(__name__)
+
+SKIPPED = {"skipped": 1}  # what a job returns when another worker holds its lock
 
 
 @dataclass
 class Tasks:
-    """The registered tasks; call one (`tasks.digests()`) to enqueue it."""
+    """The registered tasks; call one (`tasks.digests()`) to enqueue it, `.call_local(now=...)` to run it."""
 
     huey: Huey
-    ingest: TaskWrapper
+    pipeline: Pipeline
+    harvest: TaskWrapper
+    embed: TaskWrapper
+    index: TaskWrapper
+    stars: TaskWrapper
     rank: TaskWrapper
     digests: TaskWrapper
     send_period: TaskWrapper
 
+    @property
+    def ingest(self) -> TaskWrapper:
+        """The harvest task under its former name."""
+        return self.harvest
 
-class _Db:
-    """One migrated session factory per process, built on first use (workers may be forked)."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self._factory: sessionmaker[Session] | None = None
-        self._lock = threading.Lock()
-
-    def __call__(self) -> sessionmaker[Session]:
-        with self._lock:
-            if self._factory is None:
-                from paperfeed.commands.common import ready
-
-                self._factory = ready(self.settings)
-            return self._factory
-
-
-def ingest_items(settings: Settings) -> Iterable[Any]:
-    """The records of the configured periodic source (`hf` or `rss:<category>`)."""
-    from paperfeed.ingest.http import PoliteClient
-
-    source = settings.jobs_ingest_source.strip()
-    with PoliteClient.from_settings(settings) as client:
-        if source == "hf":
-            from paperfeed.ingest.hf_daily import hf_daily_url, parse_daily_papers
-
-            return list(parse_daily_papers(client.get(hf_daily_url(settings.hf_api_url, None)).content))
-        if source.startswith("rss:"):
-            from paperfeed.ingest.rss import parse_arxiv_rss
-
-            url = f"{settings.arxiv_rss_url.rstrip('/')}/{source[4:]}"
-            return list(parse_arxiv_rss(client.get(url).content))
-    raise ValueError(f"unknown jobs_ingest_source {source!r}: use hf or rss:<category>")
+    def by_name(self) -> dict[str, TaskWrapper]:
+        """Job name -> task, in pipeline order."""
+        return {
+            "harvest": self.harvest,
+            "embed": self.embed,
+            "index": self.index,
+            "stars": self.stars,
+            "rank": self.rank,
+            "digests": self.digests,
+        }
 
 
-def register_tasks(huey: Huey, settings: Settings) -> Tasks:
+def _factory_builder(settings: Settings) -> Callable[[], sessionmaker[Session]]:
+    def build() -> sessionmaker[Session]:
+        from paperfeed.commands.common import ready
+
+        return ready(settings)
+
+    return build
+
+
+def locked_run(
+    huey: Huey, pipeline: Pipeline, job: str, body: Callable[[datetime], dict[str, Any]], now: str | None
+) -> dict[str, Any]:
+    """Run one job under its huey lock, recorded in job_runs; {"skipped": 1} when it runs elsewhere."""
+    fixed = datetime.fromisoformat(now) if now else None
+
+    def clock() -> datetime:
+        return fixed or datetime.now(UTC)
+
+    try:
+        with huey.lock_task(f"paperfeed.{job}"):
+            return run_recorded(pipeline.factory, job, lambda: body(clock()), clock=clock)
+    except TaskLockedException:
+        log.info("job %s is running in another worker: skipped", job)
+        return dict(SKIPPED)
+
+
+def register_tasks(huey: Huey, settings: Settings, *, pipeline: Pipeline | None = None) -> Tasks:
     """Register paperfeed's tasks (and the periodic schedule from settings) on huey."""
-    db = _Db(settings)
+    pipe = pipeline or Pipeline(settings, _factory_builder(settings))
 
-    def ingest() -> dict[str, int]:
-        from paperfeed.ingest.store import store_records
+    def job(name: str, body: Callable[[datetime], dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+        def run(now: str | None = None) -> dict[str, Any]:
+            return locked_run(huey, pipe, name, body, now)
 
-        report = store_records(db(), ingest_items(settings), batch_size=settings.ingest_batch_size)
-        log.info(
-            "periodic ingest: %d new, %d updated, %d rejected", report.new, report.updated, report.rejected
-        )
-        return {"new": report.new, "updated": report.updated, "rejected": report.rejected}
+        run.__name__ = name
+        return run
 
-    def rank() -> int:
-        from paperfeed.ranking.service import recompute
-
-        return recompute(db(), settings=settings, now=datetime.now(UTC))
-
-    def digests(day: str | None = None) -> dict[str, int]:
-        from paperfeed.digests.schedule import run_digests
-
-        when = date.fromisoformat(day) if day else datetime.now(UTC).date()
-        # One digest run at a time per queue; the ledger would keep two safe, but one is less work.
-        with huey.lock_task("paperfeed.digests"):
-            run = run_digests(db(), settings=settings, day=when)
-        return _send_counts(run.send)
+    def digests(day: str | None = None, now: str | None = None) -> dict[str, Any]:
+        if day is None:
+            return locked_run(huey, pipe, "digests", pipe.digests, now)
+        return locked_run(huey, pipe, "digests", lambda _now: pipe.digests(_at(day)), now)
 
     def send_period(period: str, frequency: str) -> dict[str, int]:
         from paperfeed.digests.periods import parse_period
         from paperfeed.digests.schedule import run_digests
 
         chosen = parse_period(period, frequency)
+        # One digest run at a time per queue; the ledger would keep two safe, but one is less work.
         with huey.lock_task("paperfeed.digests"):
-            run = run_digests(db(), settings=settings, day=chosen.end, periods=[chosen])
-        return _send_counts(run.send)
+            run = run_digests(pipe.factory, settings=settings, day=chosen.end, periods=[chosen])
+        return send_counts(run.send)
 
-    tasks = Tasks(
+    harvest_sources_checked(settings)
+    return Tasks(
         huey=huey,
-        ingest=_add(huey, ingest, "paperfeed.ingest", settings.jobs_ingest_cron),
-        rank=_add(huey, rank, "paperfeed.rank", settings.jobs_rank_cron),
+        pipeline=pipe,
+        harvest=_add(huey, job("harvest", pipe.harvest), "paperfeed.harvest", settings.jobs_ingest_cron),
+        embed=_add(huey, job("embed", pipe.embed), "paperfeed.embed", settings.jobs_embed_cron),
+        index=_add(huey, job("index", pipe.index), "paperfeed.index", settings.jobs_index_cron),
+        stars=_add(huey, job("stars", pipe.stars), "paperfeed.stars", settings.jobs_stars_cron),
+        rank=_add(huey, job("rank", pipe.rank), "paperfeed.rank", settings.jobs_rank_cron),
         digests=_add(huey, digests, "paperfeed.digests", settings.jobs_digest_cron),
         send_period=huey.task(name="paperfeed.send_period")(send_period),
     )
-    return tasks
+
+
+def harvest_sources_checked(settings: Settings) -> None:
+    """Refuse unknown harvest sources when the worker starts, not at the first harvest (if one is due)."""
+    from paperfeed.jobs.pipeline import harvest_sources
+
+    if settings.jobs_ingest_cron.strip():
+        harvest_sources(settings)
+
+
+def _at(day: str) -> datetime:
+    return datetime.combine(date.fromisoformat(day), datetime.min.time(), UTC)
 
 
 def _add(huey: Huey, fn: Any, name: str, cron: str) -> TaskWrapper:
@@ -124,16 +147,3 @@ def _add(huey: Huey, fn: Any, name: str, cron: str) -> TaskWrapper:
     else:
         wrapper = huey.task(name=name)(fn)
     return wrapper
-
-
-def _send_counts(report: Any) -> dict[str, int]:
-    if report is None:
-        return {}
-    return {
-        "sent": report.sent,
-        "retried": report.retried,
-        "failed": report.failed,
-        "bounced": report.bounced,
-        "uncertain": report.uncertain + len(report.recovered),
-        "skipped": report.skipped,
-    }

@@ -13,7 +13,7 @@ import logging
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -21,7 +21,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from paperfeed.config import Settings
-from paperfeed.db.models import CodeLinkRow
+from paperfeed.db.models import CodeLinkRow, Paper
 from paperfeed.ingest.http import HttpError, PoliteClient
 from paperfeed.ranking.models import StarSnapshot
 from paperfeed.timeutil import as_utc
@@ -166,13 +166,29 @@ class _Due:
     etag: str | None
 
 
-def _due_repos(session: Session, *, now: datetime, interval: timedelta) -> tuple[list[_Due], int]:
-    """Repositories to fetch, never-fetched first then the stalest; and how many are fresh enough."""
+def _due_repos(
+    session: Session, *, now: datetime, interval: timedelta, popular_first: bool = False
+) -> tuple[list[_Due], int]:
+    """Repositories to fetch, never-fetched first then the stalest; and how many are fresh enough.
+
+    popular_first: the newest papers' repositories first, most-voted first within a day (the worker's
+    order: a run the rate limit cuts short has fetched what trending shows).
+    """
     urls: dict[str, list[str]] = {}
-    for (url,) in session.execute(select(CodeLinkRow.url).where(CodeLinkRow.kind == "github").distinct()):
+    rank: dict[str, tuple[date, int]] = {}
+    query = (
+        select(CodeLinkRow.url, Paper.listing_date, Paper.published, Paper.upvotes + Paper.vote_count)
+        .join(Paper, Paper.id == CodeLinkRow.paper_id)
+        .where(CodeLinkRow.kind == "github")
+    )
+    for url, listed, published, votes in session.execute(query):
         repo = repo_of(url)
-        if repo is not None:
-            urls.setdefault(repo, []).append(url)
+        if repo is None:
+            continue
+        if url not in urls.setdefault(repo, []):
+            urls[repo].append(url)
+        day = listed or (as_utc(published).date() if published else date.min)
+        rank[repo] = max(rank.get(repo, (date.min, 0)), (day, int(votes or 0)))
     last = (
         select(StarSnapshot.repo, func.max(StarSnapshot.id).label("sid"))
         .group_by(StarSnapshot.repo)
@@ -197,6 +213,11 @@ def _due_repos(session: Session, *, now: datetime, interval: timedelta) -> tuple
         at = seen[0] if seen else never
         due.append((at, _Due(repo, repo_urls, seen[1] if seen else None, seen[2] if seen else None)))
     due.sort(key=lambda item: item[0])
+    if popular_first:
+        never_first = {d.repo for at, d in due if at == never}
+        # Stable sorts: within one (day, votes) the never-fetched, then the stalest, come first.
+        due.sort(key=lambda item: item[1].repo not in never_first)
+        due.sort(key=lambda item: rank[item[1].repo], reverse=True)
     return [d for _, d in due], fresh
 
 
@@ -222,6 +243,7 @@ def refresh_stars(
     sleep: Callable[[float], None] | None = None,
     transport: httpx.BaseTransport | None = None,
     on_repo: Callable[[str, str], None] | None = None,
+    popular_first: bool = False,
 ) -> RefreshReport:
     """Fetch the stargazer count of every GitHub repository linked by a paper that is due for a refresh.
 
@@ -235,7 +257,10 @@ def refresh_stars(
     report = RefreshReport()
     with session_factory() as session:
         due, report.skipped = _due_repos(
-            session, now=as_utc(now()), interval=timedelta(hours=settings.stars_refresh_interval_h)
+            session,
+            now=as_utc(now()),
+            interval=timedelta(hours=settings.stars_refresh_interval_h),
+            popular_first=popular_first,
         )
     if limit is not None:
         due = due[: max(limit, 0)]

@@ -28,6 +28,32 @@ class IntegrityError(RuntimeError):
     """A model or tokenizer file does not have the sha256 we pinned: refuse to run it."""
 
 
+class EmbedProviderError(ValueError):
+    """An ONNX Runtime execution provider asked for (embed_providers) is not available here."""
+
+
+def parse_providers(text: str) -> tuple[str, ...]:
+    """`CUDAExecutionProvider, CPUExecutionProvider` -> a tuple of names (empty text: CPU)."""
+    names = tuple(p for p in text.replace(",", " ").split() if p)
+    return names or ("CPUExecutionProvider",)
+
+
+def check_providers(wanted: Sequence[str]) -> list[str]:
+    """The providers as ONNX Runtime takes them; EmbedProviderError naming the available ones otherwise."""
+    import onnxruntime as ort  # type: ignore[import-untyped]
+
+    available = list(ort.get_available_providers())
+    missing = [p for p in wanted if p not in available]
+    if missing:
+        raise EmbedProviderError(
+            f"ONNX Runtime execution provider(s) {', '.join(missing)} not available "
+            f"(PAPERFEED_EMBED_PROVIDERS); "
+            f"available here: {', '.join(available)}. CUDA needs the onnxruntime-gpu package instead of "
+            "onnxruntime, and its CUDA libraries."
+        )
+    return list(wanted)
+
+
 @runtime_checkable
 class Embedder(Protocol):
     """Turns texts into L2-normalised float32 vectors of shape (n, dim)."""
@@ -156,6 +182,8 @@ class OnnxEmbedder:
         batch_size: int = 32,
         threads: int = 0,
         model_loader: Callable[[], tuple[Path, str]] | None = None,
+        providers: Sequence[str] = ("CPUExecutionProvider",),
+        memory_arena: bool = False,
     ) -> None:
         if max_tokens < 8:
             raise ValueError("max_tokens must be at least 8")
@@ -166,6 +194,8 @@ class OnnxEmbedder:
         self.max_tokens = max_tokens
         self.batch_size = max(1, batch_size)
         self.threads = threads or os.cpu_count() or 1
+        self.providers = tuple(providers)
+        self.memory_arena = memory_arena
         # model_loader returns (path, sha256) on first use: it may build a model file (see model_build.py).
         self._model_loader = model_loader
         self._lock = threading.Lock()
@@ -182,6 +212,7 @@ class OnnxEmbedder:
             from tokenizers import Tokenizer
 
             verify_sha256(self.tokenizer_file, self.tokenizer_sha256)
+            check_providers(self.providers)  # before any model is built or loaded
             if self._model_loader is not None:
                 path, sha = self._model_loader()
             else:
@@ -190,7 +221,7 @@ class OnnxEmbedder:
             tok = Tokenizer.from_file(str(self.tokenizer_file))
             tok.no_padding()  # we pad per batch to its longest text, not to a fixed 128
             tok.enable_truncation(max_length=self.max_tokens)
-            session = _session(str(path), self.threads)
+            session = _session(str(path), self.threads, self.providers, self.memory_arena)
             self._input_names = {i.name for i in session.get_inputs()}
             self._model_file = (path, sha)
             self._tokenizer = tok
@@ -203,8 +234,19 @@ class OnnxEmbedder:
                 path, sha = self._model_file
                 verify_sha256(path, sha)  # the same file, checked again before this second load
                 pool = ThreadPoolExecutor(self.threads, thread_name_prefix="paperfeed-embed")
-                self._parallel = (_session(str(path), 1), pool)
+                self._parallel = (_session(str(path), 1, self.providers, self.memory_arena), pool)
             return self._parallel  # type: ignore[no-any-return]
+
+    def release_batch_session(self) -> None:
+        """Drop the one-thread session and pool of multi-batch calls (made again by the next such call).
+
+        A server embeds in bursts (its maintainer's rounds) and answers queries on the other session: once
+        a backlog is done, the batch session's model copy and buffers are memory held for nothing.
+        """
+        with self._lock:
+            parallel, self._parallel = self._parallel, None
+        if parallel is not None:
+            parallel[1].shutdown(wait=True)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Embed texts in length-sorted batches; rows come back in input order."""
@@ -243,9 +285,16 @@ class OnnxEmbedder:
         return mean_pool(hidden, mask)
 
 
-def _session(path: str, threads: int) -> Any:
-    """An ONNX Runtime CPU session: all graph optimisations, sequential, `threads` intra-op threads."""
-    import onnxruntime as ort  # type: ignore[import-untyped]
+def _session(
+    path: str, threads: int, providers: Sequence[str] = ("CPUExecutionProvider",), arena: bool = False
+) -> Any:
+    """An ONNX Runtime session: all graph optimisations, sequential, `threads` intra-op threads.
+
+    arena: ONNX Runtime's CPU memory arena keeps the largest buffers any run needed (a 64-paper batch of
+    256-token texts: hundreds of MB) for the life of the session; without it each run frees its own
+    (docs/operations.md, "Memory": the same query latency, measured).
+    """
+    import onnxruntime as ort
 
     opts = ort.SessionOptions()
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -257,18 +306,27 @@ def _session(path: str, threads: int) -> Any:
     # Idle intra-op threads would spin for a while after each run, taking the core the request needs next
     # (loading the result page); throughput without spinning was the same (docs/benchmarks.md).
     opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return ort.InferenceSession(path, sess_options=opts, providers=["CPUExecutionProvider"])
+    opts.enable_cpu_mem_arena = arena
+    return ort.InferenceSession(path, sess_options=opts, providers=list(providers))
 
 
 def fast_model_loader(out_dir: Path) -> Callable[[], tuple[Path, str]]:
     """A loader that verifies the shipped model, builds the fast graph from it once, and returns it."""
 
     def load() -> tuple[Path, str]:
-        from paperfeed.search.model_build import build_fast_model, sha_path
+        from paperfeed.search.model_build import build_fast_model, built_model, sha_path
 
         shipped = shipped_model_path()
         verify_sha256(shipped, MODEL_SHA256)
-        path = build_fast_model(shipped, out_dir)
+        path = built_model(shipped, out_dir)
+        if path is None:
+            # In a child process: the build peaks near 1 GB (onnx graphs, a calibration run, the quantiser)
+            # and a long-running server would keep most of that heap after it (measured, "Memory").
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+                path = pool.submit(build_fast_model, shipped, out_dir).result()
         return path, sha_path(path).read_text(encoding="ascii").strip()
 
     return load
@@ -284,4 +342,6 @@ def load_embedder(settings: Settings) -> Embedder:
         batch_size=settings.embed_batch_size,
         threads=settings.embed_threads,
         model_loader=loader,
+        providers=parse_providers(settings.embed_providers),
+        memory_arena=settings.embed_memory_arena,
     )

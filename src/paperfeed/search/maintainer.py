@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from paperfeed.config import Settings
     from paperfeed.search.service import SearchService
 
-__all__ = ["EMBED_PER_ROUND", "Maintainer", "RoundReport", "start_for_app", "sync_once"]
+__all__ = ["EMBED_PER_ROUND", "Maintainer", "RoundReport", "embeds_here", "start_for_app", "sync_once"]
 
 log = logging.getLogger(__name__)
 EMBED_PER_ROUND = 64  # bounded, so a backlog never delays the next keyword sync (or shutdown) for long
@@ -64,6 +64,11 @@ def sync_once(
     return RoundReport(indexed, embedded, added)
 
 
+def embeds_here(settings: Settings) -> bool:
+    """Whether serve's maintainer embeds new papers: not when the worker does it (embed_in = worker)."""
+    return settings.search_embed_in_background and settings.embed_in == "serve"
+
+
 class Maintainer:
     """A daemon thread running sync_once every settings.search_poll_s seconds until stop()."""
 
@@ -97,7 +102,7 @@ class Maintainer:
                     self.settings,
                     self.session_factory,
                     self.service,
-                    embed=self.settings.search_embed_in_background,
+                    embed=embeds_here(self.settings),
                 )
                 self.last_error = None
             except Exception as exc:  # a failed round must not kill the thread; the next one retries
@@ -106,7 +111,15 @@ class Maintainer:
             self.rounds += 1
             # A full embedding batch means more are waiting: go again at once instead of sleeping.
             if report.embedded < EMBED_PER_ROUND:
+                if report.embedded:
+                    _release_batch_session(self.service)  # the backlog is done: free its memory
                 self._stop.wait(self.settings.search_poll_s)
+
+
+def _release_batch_session(service: SearchService) -> None:
+    release = getattr(service.embedder, "release_batch_session", None)
+    if release is not None:
+        release()
 
 
 def start_for_app(

@@ -230,6 +230,17 @@ def outlier_channels(
     return [np.flatnonzero(peak > threshold).tolist() for peak in peaks]
 
 
+def _target(shipped: Path, out_dir: Path) -> Path:
+    source_sha = hashlib.sha256(shipped.read_bytes()).hexdigest()
+    return out_dir / f"minilm-l6-fast-v{BUILD_VERSION}-{source_sha[:16]}.onnx"
+
+
+def built_model(shipped: Path, out_dir: Path) -> Path | None:
+    """The fast graph already built from this shipped file, or None."""
+    target = _target(shipped, out_dir)
+    return target if target.exists() and sha_path(target).exists() else None
+
+
 def build_fast_model(shipped: Path, out_dir: Path) -> Path:
     """Build (once) the fast graph from the verified shipped file; returns its path (a .sha256 beside it)."""
     import onnx
@@ -238,9 +249,8 @@ def build_fast_model(shipped: Path, out_dir: Path) -> Path:
         quantize_dynamic,
     )
 
-    source_sha = hashlib.sha256(shipped.read_bytes()).hexdigest()
-    target = out_dir / f"minilm-l6-fast-v{BUILD_VERSION}-{source_sha[:16]}.onnx"
-    if target.exists() and sha_path(target).exists():
+    target = _target(shipped, out_dir)
+    if built_model(shipped, out_dir) is not None:
         return target
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out_dir, prefix=".build-") as tmp:
