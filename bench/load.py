@@ -343,12 +343,12 @@ def main() -> None:
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--vectors", type=Path, help="a bench/search_common .npz vector cache to reuse")
     parser.add_argument("--pg-port", type=int, default=54339)
-    parser.add_argument("--steps", default="10,20,30,40,50,60,80,100,120,150")
-    parser.add_argument("--step-s", type=int, default=30)
-    parser.add_argument("--fault-s", type=int, default=60)
+    parser.add_argument("--steps", default="4,8,12,16,20,25,30,40,50,60,80,100")
+    parser.add_argument("--step-s", type=int, default=25)
+    parser.add_argument("--fault-s", type=int, default=75)
     parser.add_argument("--subscribers", type=int, default=2000)
     parser.add_argument("--warmup-s", type=int, default=30)
-    parser.add_argument("--embed-per-run", type=int, default=1000)
+    parser.add_argument("--embed-per-run", type=int, default=500)
     parser.add_argument("--only", default="ramp1,ramp2,web,worker,embed,pg")
     parser.add_argument(
         "--smoke", action="store_true", help="a few seconds of each: checks the harness works"
