@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 SHARED ?= ../shared
 
-.PHONY: install demo serve test lint pytest fmt cluster bench-ingest bench-quality bench-search bench-trending clean bench-digest bench-code-links bench-reco bench-embed bench-memory
+.PHONY: install demo serve test lint pytest fmt cluster bench-ingest bench-quality bench-search bench-trending clean bench-digest bench-code-links bench-reco bench-embed bench-memory bench-load
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -79,3 +79,9 @@ bench-embed: $(STAMP)
 ## Memory: idle RSS of the demo (serve after its first embed round), before and after the memory settings.
 bench-memory: $(STAMP)
 	$(BIN)/python bench/memory.py $(ARGS)
+
+## Load and faults: Locust against `make cluster`'s topology on the 94k papers (PostgreSQL of its own, cached in
+## var/bench/load): highest rate with p99 <= 250 ms for one and two web nodes, then kill -9 and restart faults.
+bench-load: $(STAMP)
+	@$(BIN)/python -c 'import locust' 2>/dev/null || $(BIN)/pip install -q "$$(grep -o 'locust==[0-9.]*' pyproject.toml)"
+	$(BIN)/python bench/load.py --data $(SHARED)/data/arxiv-2025-94k.jsonl.gz $(ARGS)
