@@ -147,6 +147,16 @@ def test_sparklines_on_the_paper_page(served: tuple[str, Site], browser: Browser
     expect(rows.nth(0).locator(".spark-text")).to_have_text("13 (2026-06-01) → 15 (2026-06-03)")
     expect(rows.nth(1).locator(".spark-text")).to_have_text("★ 1100 (2026-06-01) → 1234 (2026-06-03)")
 
+    # The trending card of the same paper draws its star gain over the window, also without JavaScript.
+    with site.factory() as s, s.begin():
+        s.add(StarSnapshot(repo="example/quadratic", stars=1000, fetched_at=datetime(2026, 5, 1, tzinfo=UTC)))
+    page.goto(f"{base}/trending?window=month&until=2026-06-03")
+    card = page.locator("li.trending-item", has=page.locator(f'h2 a[href="/papers/{MATH_ID}"]'))
+    spark = card.locator("p.trend-spark")
+    expect(spark.locator(".spark-text")).to_have_text("+234 ★ this month (1000 → 1234)")
+    box = spark.locator("svg").bounding_box()
+    assert box is not None and box["width"] == 80 and box["height"] == 18
+
 
 def test_screenshot_of_an_author_page(served: tuple[str, Site], browser: Browser) -> None:
     """A claimed author with a grouped name variant: what docs/screenshot-author.png shows."""
