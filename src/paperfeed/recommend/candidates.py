@@ -38,12 +38,18 @@ def _chunks(ids: Sequence[int]) -> list[list[int]]:
 
 
 def load_paper_set(
-    session: Session, ids: Sequence[int], *, model: str = MODEL_NAME, stats: CorpusStats | None = None
+    session: Session,
+    ids: Sequence[int],
+    *,
+    model: str = MODEL_NAME,
+    stats: CorpusStats | None = None,
+    dim: int | None = None,
 ) -> PaperSet:
     """The model's view of these papers (sorted by id): vector (zero row when none yet), text, categories.
 
     `stats`: the corpus statistics of the tf-idf features; the database's own (recommend.corpus) by default,
-    so the reader's papers and the candidates share one idf.
+    so the reader's papers and the candidates share one idf. `dim`: the vector width to use when none of
+    these papers has a vector yet (the candidates' width, so both sides multiply).
     """
     ordered = sorted({int(i) for i in ids})
     texts: dict[int, str] = {}
@@ -67,7 +73,7 @@ def load_paper_set(
         ):
             vecs[int(pid)] = decode_vector(blob)
     present = [pid for pid in ordered if pid in texts]  # a paper deleted meanwhile drops out
-    dim = next((v.shape[0] for v in vecs.values()), DIM)
+    dim = next((v.shape[0] for v in vecs.values()), dim or DIM)
     matrix = np.zeros((len(present), dim), dtype=np.float32)
     for row, pid in enumerate(present):
         vec = vecs.get(pid)

@@ -36,6 +36,8 @@ WEIGHTS: dict[str, float] = {
     "save": 1.0,
     "more": 1.0,
     "seed": 1.0,
+    "claim": 1.0,  # a paper the reader wrote (an approved authorship claim)
+    "follow": 0.5,  # a recent paper of an author the reader follows: weaker than choosing the paper
     "less": -1.0,
     "dismiss": -0.5,
 }

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from paperfeed.authors.models import AuthorClaim, AuthorFollow
 from paperfeed.community.models import Collection, CollectionItem, Vote
 from paperfeed.db.models import Paper
 from paperfeed.errors import UserError
@@ -67,7 +68,8 @@ def get_profile(session: Session, user_id: int) -> ProfileView:
 
 
 def has_profile(session: Session, user_id: int) -> bool:
-    """True when the reader has anything to learn from: a profile, an explicit signal, a vote or a save."""
+    """True when the reader has anything to learn from: a profile, an explicit signal, a vote, a save,
+    a followed author or an approved authorship claim."""
     saves = (
         select(CollectionItem.paper_id)
         .join(Collection, Collection.id == CollectionItem.collection_id)
@@ -78,6 +80,8 @@ def has_profile(session: Session, user_id: int) -> bool:
         select(ReaderSignal.user_id).where(ReaderSignal.user_id == user_id),
         select(Vote.user_id).where(Vote.user_id == user_id),
         saves,
+        select(AuthorFollow.user_id).where(AuthorFollow.user_id == user_id),
+        select(AuthorClaim.user_id).where(AuthorClaim.user_id == user_id, AuthorClaim.status == "approved"),
     )
     return any(session.scalar(select(exists(p))) for p in probes)
 

@@ -43,6 +43,8 @@ VERBS: dict[str, str] = {
     "save": "because you saved",
     "more": "more like",
     "seed": "because you imported",
+    "claim": "because you wrote",
+    "follow": "because you follow an author of",
 }
 DEFAULT_EXPLORATION = 0.1
 NEGATIVE = frozenset({LESS, DISMISS})
@@ -190,7 +192,7 @@ def recommend(
     """
     if limit <= 0 or end <= start:
         return []
-    examples = signals.examples(session, user_id)
+    examples = signals.examples(session, user_id, follow_before=start)
     seen = {ex.paper_id for ex in examples}
     candidates = window_candidates(session, start, end, cache=cache)
     if len(candidates) == 0:
@@ -201,7 +203,7 @@ def recommend(
     picks: list[Recommendation] = []
     kinds: dict[int, str] = {}
     if examples:
-        known = load_paper_set(session, sorted(seen))
+        known = load_paper_set(session, sorted(seen), dim=int(candidates.vectors.shape[1]))
         model = train(examples, known, categories=chosen)
         # The model may return papers the reader knows; ask for enough to fill the list without them.
         ranked = rank(model, candidates, limit=limit + len(seen))
@@ -248,7 +250,7 @@ def recommend(
 
 def _example_kinds(examples: Sequence[Example]) -> dict[int, str]:
     """The kind each reason paper is named by: an explicit signal over a save over a vote."""
-    order = {"more": 3, "seed": 2, "save": 1, "vote": 0}
+    order = {"more": 5, "claim": 4, "seed": 3, "save": 2, "vote": 1, "follow": 0}
     out: dict[int, str] = {}
     for ex in sorted(examples, key=lambda e: (e.paper_id, order.get(e.kind, -1))):
         if ex.kind in order:

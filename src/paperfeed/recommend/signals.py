@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
+from paperfeed.authors.models import AuthorClaim, AuthorFollow
 from paperfeed.community.models import Collection, CollectionItem, Vote
-from paperfeed.db.models import Paper
+from paperfeed.db.models import Paper, PaperAuthor
 from paperfeed.errors import NotFound, UserError
 from paperfeed.recommend.model import Example
 from paperfeed.recommend.models import SIGNAL_KINDS, ReaderSignal
@@ -62,8 +63,17 @@ def signal_kinds(session: Session, user_id: int, paper_ids: list[int]) -> dict[i
     return {int(pid): str(kind) for pid, kind in rows}
 
 
-def examples(session: Session, user_id: int) -> list[Example]:
-    """Everything the reader did that the model learns from: votes, collection saves, explicit signals."""
+# Papers of each followed author the model learns from: their latest ones describe what they work on now.
+FOLLOW_PAPERS_PER_AUTHOR = 10
+
+
+def examples(session: Session, user_id: int, *, follow_before: date | None = None) -> list[Example]:
+    """Everything the reader did that the model learns from.
+
+    Votes, collection saves, explicit signals, the papers of their approved authorship claims ("claim"),
+    and the latest papers of the authors they follow ("follow", listed before `follow_before` only: a
+    followed author's new paper is a candidate to recommend, not an example to learn from).
+    """
     out: list[Example] = []
     for pid, at in session.execute(select(Vote.paper_id, Vote.created_at).where(Vote.user_id == user_id)):
         out.append(Example(int(pid), "vote", at))
@@ -79,6 +89,35 @@ def examples(session: Session, user_id: int) -> list[Example]:
     )
     for pid, kind, at in session.execute(signals):
         out.append(Example(int(pid), str(kind), at))
+    claims = select(AuthorClaim.paper_id, AuthorClaim.decided_at).where(
+        AuthorClaim.user_id == user_id, AuthorClaim.status == "approved"
+    )
+    for pid, decided in session.execute(claims):
+        out.append(Example(int(pid), "claim", decided))
+    out.extend(_followed(session, user_id, before=follow_before))
+    return out
+
+
+def _followed(session: Session, user_id: int, *, before: date | None) -> list[Example]:
+    """The latest FOLLOW_PAPERS_PER_AUTHOR papers of each followed author (listed before `before`)."""
+    stmt = (
+        select(PaperAuthor.author_id, Paper.id, Paper.created_at)
+        .join(Paper, Paper.id == PaperAuthor.paper_id)
+        .join(AuthorFollow, AuthorFollow.author_id == PaperAuthor.author_id)
+        .where(AuthorFollow.user_id == user_id)
+        .order_by(PaperAuthor.author_id, Paper.published.desc().nulls_last(), Paper.id.desc())
+    )
+    if before is not None:
+        stmt = stmt.where(Paper.listing_date < before)
+    taken: dict[int, int] = {}
+    seen: set[int] = set()
+    out: list[Example] = []
+    for author_id, pid, at in session.execute(stmt):
+        if taken.get(author_id, 0) >= FOLLOW_PAPERS_PER_AUTHOR or pid in seen:
+            continue
+        taken[author_id] = taken.get(author_id, 0) + 1
+        seen.add(pid)
+        out.append(Example(int(pid), "follow", at))
     return out
 
 
