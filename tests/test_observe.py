@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -19,6 +20,7 @@ from fastapi.testclient import TestClient
 import webdata
 from paperfeed.app import create_app
 from paperfeed.config import Settings
+from paperfeed.jobs.runs import finish_run, start_run
 from paperfeed.logs import JsonFormatter, RequestIdFilter
 
 
@@ -60,6 +62,30 @@ def test_metrics_label_routes_by_template_and_count_the_database(settings: Setti
         float(line.rsplit(" ", 1)[1]) for line in body.splitlines() if line.startswith("paperfeed_papers{")
     )
     assert total == len(webdata.records())
+
+
+def test_metrics_count_job_runs_by_result_and_the_last_success(settings: Settings) -> None:
+    with _client(settings, metrics_enabled=True) as client:
+        factory = client.app.state.sessionmaker  # type: ignore[attr-defined]
+        t0 = datetime(2026, 6, 1, 21, tzinfo=UTC)
+        ok = start_run(factory, "harvest", t0)
+        finish_run(factory, ok, now=t0 + timedelta(minutes=2), started=t0, ok=True)
+        bad = start_run(factory, "harvest", t0 + timedelta(days=1))
+        finish_run(factory, bad, now=t0 + timedelta(days=1, minutes=1), started=t0, ok=False, message="x")
+        start_run(factory, "embed", t0)  # killed mid-way: stays running
+        body = client.get("/metrics").text
+    assert 'paperfeed_job_runs{job="harvest",result="ok"} 1.0' in body
+    assert 'paperfeed_job_runs{job="harvest",result="failed"} 1.0' in body
+    assert 'paperfeed_job_runs{job="embed",result="running"} 1.0' in body
+    last = {
+        line.split("}", 1)[0] + "}": float(line.rsplit(" ", 1)[1])
+        for line in body.splitlines()
+        if line.startswith("paperfeed_job_last_success_timestamp_seconds{")
+    }
+    assert last == {
+        'paperfeed_job_last_success_timestamp_seconds{job="harvest"}': (t0 + timedelta(minutes=2)).timestamp()
+    }
+    assert 'paperfeed_job_last_success_timestamp_seconds{job="embed"}' not in body
 
 
 def test_request_ids_are_echoed_when_safe_and_made_otherwise(settings: Settings) -> None:

@@ -16,8 +16,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from paperfeed.community.models import Comment, Vote
 from paperfeed.db.models import CodeLinkRow, Paper
 from paperfeed.digests.ledger_models import DigestSend
+from paperfeed.jobs.models import JobRun
 from paperfeed.search.models import PaperVector
 from paperfeed.search.vector_store import count_pending
+from paperfeed.timeutil import as_utc
 
 
 class DatabaseCollector(Collector):
@@ -65,6 +67,30 @@ class DatabaseCollector(Collector):
             ):
                 ledger.add_metric([str(status)], int(n))
             yield ledger
+            yield from _jobs(session)
+
+
+def _jobs(session: Session) -> Iterator[GaugeMetricFamily]:
+    """The worker's recorded runs by job and result (failures show here), and each job's last success."""
+    runs = GaugeMetricFamily(
+        "paperfeed_job_runs", "Recorded worker job runs, by job and result.", labels=["job", "result"]
+    )
+    for job, result, n in session.execute(
+        select(JobRun.job, JobRun.result, func.count()).group_by(JobRun.job, JobRun.result)
+    ):
+        runs.add_metric([str(job), str(result)], int(n))
+    yield runs
+    last = GaugeMetricFamily(
+        "paperfeed_job_last_success_timestamp_seconds",
+        "When each worker job last finished successfully (Unix time).",
+        labels=["job"],
+    )
+    for job, finished in session.execute(
+        select(JobRun.job, func.max(JobRun.finished_at)).where(JobRun.result == "ok").group_by(JobRun.job)
+    ):
+        if finished is not None:
+            last.add_metric([str(job)], as_utc(finished).timestamp())
+    yield last
 
 
 def _count(session: Session, model: type) -> int:
