@@ -17,6 +17,10 @@ from paperfeed.http.csrf import COOKIE, CsrfDep
 EXEMPT = {
     # RFC 8058 one-click unsubscribe: mail clients POST without cookies; the signed token authorises it.
     "/unsubscribe/one-click",
+    # A digest's "More / Less like this" button: the reader may open the mail's link in a browser that is not
+    # signed in; the signed, expiring token names the reader, the paper and the signal, so a forged POST
+    # without the mail's token records nothing (tests/test_digest_for_you.py).
+    "/for-you/rate",
 }
 
 
