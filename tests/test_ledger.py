@@ -125,15 +125,7 @@ def test_a_claim_takes_at_most_its_limit(session_factory: sessionmaker[Session],
 
     def plan(dbapi_conn: Any, _record: Any) -> None:
         with dbapi_conn.cursor() as cur:
-            for knob in (
-                "enable_material",
-                "enable_hashjoin",
-                "enable_mergejoin",
-                "enable_seqscan",
-                "enable_hashagg",
-                "enable_sort",
-                "enable_bitmapscan",
-            ):
+            for knob in KNOBS:
                 cur.execute(f"SET enable_{knob} = off")
 
     if forced:
