@@ -162,7 +162,12 @@ def compute_window(
     has_id = rows[:, 5].astype(np.int64)
 
     gained = np.zeros(n, dtype=np.int64)
-    repos = paper_repos(session, ids, all_papers=not eligible_only and paper_ids is None)
+    repos = paper_repos(
+        session,
+        ids,
+        all_papers=not eligible_only and paper_ids is None,
+        listed=(start_day, end_day) if eligible_only and paper_ids is None else None,
+    )
     if repos:
         # Clamped: a window ending in year 1 would start before datetime.min.
         start = as_of - min(timedelta(days=WINDOW_DAYS[window]), as_of - datetime.min.replace(tzinfo=UTC))

@@ -105,11 +105,27 @@ def first_listing_hours(session: Session, ids: Sequence[int], until: date) -> np
     return np.concatenate(parts)
 
 
-def paper_repos(session: Session, ids: npt.NDArray[np.int64], *, all_papers: bool) -> dict[int, list[str]]:
+def paper_repos(
+    session: Session,
+    ids: npt.NDArray[np.int64],
+    *,
+    all_papers: bool,
+    listed: tuple[date, date] | None = None,
+) -> dict[int, list[str]]:
+    """GitHub repositories ('owner/name') per paper among `ids`.
+
+    `listed`: the ids are the papers listed in these days (a window's eligible papers); the links are
+    then read with one join on the listings instead of IN lists of thousands of ids (a month's window:
+    five queries of 900 bound ids each were most of the trending page's time on the 94k database).
+    """
     stmt = select(CodeLinkRow.paper_id, CodeLinkRow.url).where(CodeLinkRow.kind == "github")
     rows: list[Any] = []
     if all_papers:
         rows = list(session.execute(stmt))
+    elif listed is not None:
+        window = select(Submission.paper_id).where(Submission.day.between(*listed))
+        wanted = {int(x) for x in ids}
+        rows = [r for r in session.execute(stmt.where(CodeLinkRow.paper_id.in_(window))) if r[0] in wanted]
     else:
         id_list = [int(x) for x in ids]
         for i in range(0, len(id_list), 900):  # SQLite's host-parameter limit
