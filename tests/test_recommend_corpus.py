@@ -3,7 +3,7 @@ fitted once per process and refitted when the database grows by a quarter or is 
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 import recokit
@@ -11,8 +11,16 @@ import webdata
 from paperfeed.db.models import Paper
 from paperfeed.ingest.records import PaperRecord
 from paperfeed.ingest.store import store_records
-from paperfeed.recommend.candidates import CandidateCache, load_paper_set
-from paperfeed.recommend.corpus import REFIT_GROWTH, CorpusCache, Fitted, fit_from_database, still_good
+from paperfeed.recommend.candidates import CandidateCache, background, load_paper_set
+from paperfeed.recommend.corpus import (
+    REFIT_GROWTH,
+    CorpusCache,
+    Fitted,
+    background_ids,
+    corpus_stats,
+    fit_from_database,
+    still_good,
+)
 from paperfeed.recommend.features import CorpusStats
 
 
@@ -70,3 +78,16 @@ def test_another_database_under_the_same_address_is_refitted() -> None:
     assert not still_good(fitted, 100, (90, "2601.00090"))
     assert not still_good(fitted, 0, None)
     assert still_good(Fitted(stats, papers=0, newest=None), 0, None)
+
+
+def test_the_background_is_one_fixed_sample_per_fit(session_factory: sessionmaker[Session]) -> None:
+    recokit.fill(session_factory)
+    with session_factory() as session:
+        first = background(session)
+        assert background(session) is first  # every reader trains against the same object
+        n = int(session.scalar(select(func.count(Paper.id))) or 0)
+        assert len(first) == n  # a small database: all of it
+        assert first.extra["stats"] is corpus_stats(session)  # weighted like the readers and candidates
+        sample = background_ids(session, size=3)
+        assert sample == background_ids(session, size=3) and len(sample) == 3  # fixed seed
+        assert set(sample) <= {int(x) for x in first.ids}

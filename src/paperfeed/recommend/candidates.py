@@ -21,14 +21,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from paperfeed.db.models import Paper, PaperCategory, Submission
-from paperfeed.recommend.corpus import corpus_stats
+from paperfeed.recommend.corpus import corpus_background, corpus_stats
 from paperfeed.recommend.features import CorpusStats
 from paperfeed.recommend.model import PaperSet, paper_set
 from paperfeed.search.embeddings import DIM, MODEL_NAME
 from paperfeed.search.models import PaperVector
 from paperfeed.search.vector_store import decode_vector
 
-__all__ = ["CandidateCache", "candidate_ids", "load_paper_set", "window_candidates"]
+__all__ = ["CandidateCache", "background", "candidate_ids", "load_paper_set", "window_candidates"]
 
 _CHUNK = 5000  # ids per IN (...) list: far below SQLite's and PostgreSQL's parameter limits
 
@@ -84,6 +84,11 @@ def load_paper_set(
     if stats is None:
         stats = corpus_stats(session)
     return paper_set(present, matrix, [texts[p] for p in present], [cats[p] for p in present], stats=stats)
+
+
+def background(session: Session) -> PaperSet:
+    """The database's fixed background sample (recommend.corpus), built here like every other PaperSet."""
+    return corpus_background(session, lambda ids, stats: load_paper_set(session, ids, stats=stats))
 
 
 def candidate_ids(session: Session, start: date, end: date) -> list[int]:

@@ -22,7 +22,7 @@ from paperfeed.ranking.service import latest_until
 from paperfeed.ranking.signals import signal_rows
 from paperfeed.ranking.trending import TrendingParams, score_arrays
 from paperfeed.recommend import signals
-from paperfeed.recommend.candidates import CandidateCache, load_paper_set, window_candidates
+from paperfeed.recommend.candidates import CandidateCache, background, load_paper_set, window_candidates
 from paperfeed.recommend.model import Example, Recommendation, rank, train
 from paperfeed.recommend.models import DISMISS, LESS, ReaderProfile
 
@@ -204,7 +204,7 @@ def recommend(
     kinds: dict[int, str] = {}
     if examples:
         known = load_paper_set(session, sorted(seen), dim=int(candidates.vectors.shape[1]))
-        model = train(examples, known, categories=chosen)
+        model = train(examples, known, categories=chosen, background=background(session))
         # The model may return papers the reader knows; ask for enough to fill the list without them.
         ranked = rank(model, candidates, limit=limit + len(seen))
         picks = [r for r in ranked if r.paper_id not in seen]
