@@ -34,7 +34,6 @@ WEEK = Period.week_of(date(2026, 5, 26))  # week 22: webdata's D1-D3
 NOW = datetime(2026, 6, 1, 22, tzinfo=UTC)
 READER = "reader@example.org"
 # The week's papers leaning to theme B (recokit.THEMES), where the reader's seed is.
-THEME_B = {webdata.HOSTILE_ID, webdata.MANY_AUTHORS_ID, webdata.MATH_ID}
 OTHER = "plain@example.org"
 HREF = re.compile(r'href="([^"]+)"')
 RATE = re.compile(r"(More|Less) like this: (\S+)")
@@ -80,7 +79,8 @@ def test_for_you_comes_first_is_stored_and_sent_once(
         )
     by_id = {v: k for k, v in keys.items()}
     expected_keys = [by_id[p.paper_id] for p in expected]
-    assert len(expected_keys) == 2 and set(expected_keys) <= THEME_B
+    # Which two the model picks is its call (tests/test_recommend_*.py judge that); here: two, not the seed.
+    assert len(expected_keys) == 2 and "2606.00002" not in expected_keys
     report = ledger.prepare(session_factory, settings=s, period=WEEK, now=NOW)
     assert report.prepared == 2
     sent = send_due(session_factory, settings=s)
@@ -88,7 +88,7 @@ def test_for_you_comes_first_is_stored_and_sent_once(
     got = by_recipient(smtp_sink.messages)
     [mine], [plain] = got[READER], got[OTHER]
     papers = _papers(mine)
-    # The reader's two For-you papers (theme B, like the seed) first, then the trending fill without them.
+    # The reader's two For-you papers first, then the trending fill without them.
     assert papers[:2] == expected_keys
     assert len(papers) == 4 and not set(papers[2:]) & set(expected_keys)
     text = _text(mine)
@@ -168,7 +168,7 @@ def test_rating_links_record_only_on_post_and_refuse_tampered_or_expired_tokens(
     done = fresh.post("/for-you/rate", data={"token": token})
     assert done.status_code == 200 and "Thanks: noted" in done.text
     rated = [pid for pid, kind in _signals(session_factory) if kind == "less"]
-    assert len(rated) == 1 and rated[0] in {keys[k] for k in THEME_B}
+    assert len(rated) == 1 and rated[0] in {keys[k] for k in _papers(mine)[:2]}  # one of its For-you papers
     # Tampered: another paper in a hand-edited token, or a token signed with another secret.
     forged = rating_token(
         s.model_copy(update={"secret_key": "not-the-site-secret"}),
