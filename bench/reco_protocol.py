@@ -34,6 +34,8 @@ class Paper:
     row: int
     arxiv_id: str
     text: str  # title + ". " + abstract, as paperfeed embeds it
+    title: str
+    abstract: str
     authors: tuple[str, ...]
     categories: tuple[str, ...]
     listed: date
@@ -71,6 +73,8 @@ def load_papers(path: Path) -> list[Paper]:
                     row=len(out),
                     arxiv_id=rec.arxiv_id,
                     text=paper_text(rec.title, rec.abstract),
+                    title=rec.title,
+                    abstract=rec.abstract,
                     authors=tuple(a.strip() for a in rec.authors if a.strip()),
                     categories=tuple(rec.categories),
                     listed=rec.listing_date,

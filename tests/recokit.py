@@ -65,12 +65,40 @@ def put_vector(
             row.created_at = at
 
 
+# Words of theme A (e0) and theme B (e1): a paper's abstract mixes them as its vector does, so the text
+# features and the vectors tell the model the same thing (webdata's own abstracts are one template).
+WORDS = {
+    0: ["graph", "neural", "network", "message", "passing", "node", "embedding", "spectral", "convolution"],
+    1: ["quantum", "error", "correction", "qubit", "surface", "code", "decoder", "fault"],
+    2: ["galaxy", "cluster", "dark", "matter", "halo", "redshift", "survey", "lensing"],
+}
+
+
+def themed_abstract(vec: list[float], n: int = 9) -> str:
+    """The first words of each theme, as many as its share of the vector's weight (deterministic)."""
+    total = sum(vec[:3])
+    words: list[str] = []
+    for axis in range(3):
+        take = round(n * vec[axis] / total)
+        words += WORDS[axis][:take]
+    return "We study " + " ".join(words) + "."
+
+
 def fill(factory: sessionmaker[Session]) -> dict[str, int]:
-    """webdata's papers with THEMES' vectors; returns key -> id."""
+    """webdata's papers with THEMES' vectors and abstracts; returns key -> id."""
     webdata.fill(factory)
+    return theme(factory)
+
+
+def theme(factory: sessionmaker[Session]) -> dict[str, int]:
+    """Give webdata's stored papers THEMES' vectors and abstracts; returns key -> id."""
     by_key = ids(factory)
     for key, vec in THEMES.items():
         put_vector(factory, by_key[key], vec)
+        with factory() as session, session.begin():
+            paper = session.get(Paper, by_key[key])
+            assert paper is not None
+            paper.abstract = themed_abstract(vec)
     return by_key
 
 

@@ -28,8 +28,7 @@ def served(settings: Settings) -> Iterator[tuple[str, Site]]:
     configured = settings.model_copy(update={"base_url": base})
     with make_site(configured) as site:
         ids = recokit.ids(site.factory)
-        for key, vec in recokit.THEMES.items():
-            recokit.put_vector(site.factory, ids[key], vec)
+        recokit.theme(site.factory)
         uid = site.user("reader")
         signals.record_signal(
             site.factory, user_id=uid, paper_id=ids["2605.00101"], kind="seed", now=recokit.NOW

@@ -24,9 +24,7 @@ from paperfeed.recommend.models import ReaderProfile, ReaderSignal
 def site(settings: Settings) -> Iterator[Site]:
     """webdata's site with THEMES' vectors."""
     with make_site(settings) as s:
-        ids = recokit.ids(s.factory)
-        for key, vec in recokit.THEMES.items():
-            recokit.put_vector(s.factory, ids[key], vec)
+        recokit.theme(s.factory)
         yield s
 
 

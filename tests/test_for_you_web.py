@@ -23,9 +23,7 @@ from paperfeed.recommend.models import ReaderSignal
 def site(settings: Settings) -> Iterator[Site]:
     """webdata's site with THEMES' vectors and a reader who imported one paper."""
     with make_site(settings) as s:
-        ids = recokit.ids(s.factory)
-        for key, vec in recokit.THEMES.items():
-            recokit.put_vector(s.factory, ids[key], vec)
+        recokit.theme(s.factory)
         yield s
 
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from paperfeed.db.models import Paper, PaperCategory, Submission
 from paperfeed.recommend.corpus import corpus_background, corpus_stats
-from paperfeed.recommend.features import CorpusStats
+from paperfeed.recommend.features import CorpusStats, model_text
 from paperfeed.recommend.model import PaperSet, paper_set
 from paperfeed.search.embeddings import DIM, MODEL_NAME
 from paperfeed.search.models import PaperVector
@@ -59,7 +59,7 @@ def load_paper_set(
         for pid, title, abstract in session.execute(
             select(Paper.id, Paper.title, Paper.abstract).where(Paper.id.in_(part))
         ):
-            texts[int(pid)] = f"{title}\n{abstract}"
+            texts[int(pid)] = model_text(title, abstract)
         for pid, category in session.execute(
             select(PaperCategory.paper_id, PaperCategory.category)
             .where(PaperCategory.paper_id.in_(part))

@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from paperfeed.db.models import Paper
-from paperfeed.recommend.features import CorpusStats
+from paperfeed.recommend.features import CorpusStats, model_text
 from paperfeed.recommend.model import PaperSet
 
 __all__ = [
@@ -80,7 +80,7 @@ def background_ids(session: Session, *, size: int = BACKGROUND, seed: int = BACK
 def fit_from_database(session: Session, *, sample: int = SAMPLE) -> CorpusStats:
     """Fit the statistics on the newest `sample` papers' titles and abstracts."""
     rows = session.execute(select(Paper.title, Paper.abstract).order_by(Paper.id.desc()).limit(sample))
-    return CorpusStats.fit([f"{title}\n{abstract}" for title, abstract in rows])
+    return CorpusStats.fit([model_text(title, abstract) for title, abstract in rows])
 
 
 class CorpusCache:

@@ -46,12 +46,18 @@ EXPLICIT = frozenset({"more", "less", "dismiss", "seed"})
 
 @dataclass(frozen=True)
 class Params:
-    """The model's knobs (defaults tuned on the dev split of `make bench-reco`)."""
+    """The model's knobs (chosen on the dev split of `make bench-reco`, docs/recommendations.md)."""
 
     k: int = 8  # nearest positives averaged per candidate
-    tfidf: float = 1.0
-    embedding: float = 0.8
+    tfidf: float = 1.0  # kNN over tf-idf
+    svm: float = 1.0  # the reader's linear SVM against the background sample
+    embedding: float = 0.5  # kNN over the MiniLM vectors
     category: float = 0.3
+    hubness: float = 0.35  # how much a candidate's likeness to everything (the background) is discounted
+    idf_boost: float = (
+        1.0  # extra idf power on the reader's side of the tf-idf kNN: rare shared terms count more
+    )
+    c: float = 1.0  # the SVM's C
     negative: float = 1.0  # weight of the nearest negative's similarity (in z units of the positive side)
 
 
@@ -148,6 +154,11 @@ class ReaderModel:
     positive_compact: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
     negative_compact: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
     positive_terms: tuple[dict[int, str], ...] = ()  # column -> term, per positive (for explanations)
+    # The reader's linear SVM over all tf-idf columns (dense float32, zero where no training row has the
+    # column), and the background's mean row in the kNN's space (shared by every reader: not a copy).
+    svm_coef: np.ndarray | None = None
+    svm_intercept: float = 0.0
+    hub: np.ndarray | None = None
 
     @property
     def empty(self) -> bool:
@@ -194,6 +205,49 @@ def _weights(examples: Sequence[Example], rows: dict[int, int]) -> dict[int, flo
     return by_paper
 
 
+def _background(background: PaperSet, params: Params) -> tuple[np.ndarray, np.ndarray]:
+    """(the idf boost per column, the background's mean boosted row), built once per background sample."""
+    key = f"prepared-{params.idf_boost}"
+    if key not in background.extra:
+        boost = np.power(background.stats.idf(), params.idf_boost).astype(np.float32)
+        rows = sp.csr_matrix(background.tfidf.multiply(boost[None, :]), dtype=np.float32)
+        norms = np.sqrt(np.asarray(rows.multiply(rows).sum(axis=1)).ravel())
+        norms[norms == 0] = 1.0
+        hub = np.asarray((sp.diags(1.0 / norms) @ rows).mean(axis=0), dtype=np.float32).ravel()
+        background.extra[key] = (boost, hub)
+    return background.extra[key]  # type: ignore[no-any-return]
+
+
+def _unit_columns(m: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(m, axis=0)
+    norms[norms == 0] = 1.0
+    out: np.ndarray = (m / norms[None, :]).astype(np.float32)
+    return out
+
+
+def _svm(
+    positives: sp.csr_matrix,
+    pos_weights: np.ndarray,
+    negatives: sp.csr_matrix,
+    neg_weights: np.ndarray,
+    background: PaperSet,
+    exclude: Sequence[int],
+    c: float,
+) -> tuple[np.ndarray, float]:
+    """A linear SVM: the reader's positives against their negatives and the background sample."""
+    from sklearn.svm import LinearSVC  # imported on first training: the web process may never train
+
+    keep = ~np.isin(background.ids, np.asarray(exclude, np.int64))
+    bg = background.tfidf[np.flatnonzero(keep)] if not keep.all() else background.tfidf
+    x = sp.vstack([positives, negatives, bg], format="csr")
+    y = np.r_[np.ones(positives.shape[0]), np.zeros(negatives.shape[0] + bg.shape[0])]
+    weight = np.r_[pos_weights, neg_weights, np.ones(bg.shape[0], np.float32)]
+    # Fixed random_state and data order: liblinear's shuffling is the only randomness.
+    clf = LinearSVC(C=c, class_weight="balanced", random_state=0, max_iter=2000, tol=1e-4)
+    clf.fit(x, y, sample_weight=weight)
+    return clf.coef_.ravel().astype(np.float32), float(clf.intercept_[0])
+
+
 def train(
     examples: Sequence[Example],
     papers: PaperSet,
@@ -204,10 +258,10 @@ def train(
 ) -> ReaderModel:
     """Fit a reader's model; deterministic: the same examples (in any order) give the same model.
 
-    papers holds (at least) the papers of the examples; background (a corpus sample) is not needed by
-    this model: the candidates themselves are the reference its scores are z-scored against.
+    papers holds (at least) the papers of the examples; background is the database's fixed sample
+    (recommend.corpus), built with the same CorpusStats. Without one, `papers` serves as the background.
     """
-    del background
+    background = background if background is not None else papers
     rows = papers.index()
     by_paper = _weights(examples, rows)
     pos = sorted(pid for pid, w in by_paper.items() if w > 0)
@@ -225,12 +279,22 @@ def train(
     category_share = {c: k / n for c, k in sorted(share.items())}
     for c in categories:  # categories the reader picked count as if all their papers were there
         category_share[c] = 1.0
+    pos_w = np.array([by_paper[p] for p in pos], np.float32)
+    neg_w = np.array([-by_paper[p] for p in neg], np.float32)
+    coef, intercept, hub = None, 0.0, None
+    if pos and (params.svm or params.hubness):
+        boost, hub = _background(background, params)
+        if params.svm:
+            coef, intercept = _svm(pos_m, pos_w, neg_m, neg_w, background, pos + neg, params.c)
+    else:
+        boost = np.ones(0, np.float32)
+    col_boost = boost[columns][:, None] if len(boost) else 1.0
     return ReaderModel(
         positive_ids=tuple(pos),
         positive_vectors=papers.vectors[pos_rows] if pos_rows else np.zeros((0, dim), np.float32),
-        positive_weights=np.array([by_paper[p] for p in pos], np.float32),
+        positive_weights=pos_w,
         negative_vectors=papers.vectors[neg_rows] if neg_rows else np.zeros((0, dim), np.float32),
-        negative_weights=np.array([-by_paper[p] for p in neg], np.float32),
+        negative_weights=neg_w,
         categories=frozenset(category_share),
         positive_texts=tuple(papers.texts[r] for r in pos_rows),
         positive_tfidf=pos_m,
@@ -240,9 +304,12 @@ def train(
         stats=papers.stats,
         params=params,
         columns=columns,
-        positive_compact=pos_m[:, columns].toarray().T.astype(np.float32),
-        negative_compact=neg_m[:, columns].toarray().T.astype(np.float32),
+        positive_compact=_unit_columns(pos_m[:, columns].toarray().T * col_boost),
+        negative_compact=_unit_columns(neg_m[:, columns].toarray().T * col_boost),
         positive_terms=tuple(term_map(papers.texts[r]) for r in pos_rows),
+        svm_coef=coef,
+        svm_intercept=intercept,
+        hub=hub,
     )
 
 
@@ -272,7 +339,13 @@ def score(model: ReaderModel, candidates: PaperSet) -> tuple[np.ndarray, np.ndar
     sub = candidates.tfidf_columns()[:, model.columns]
     t = _dense(sub @ model.positive_compact) * w
     e = (candidates.vectors @ model.positive_vectors.T) * w
-    total = p.tfidf * _z(_topk_mean(t, p.k)) + p.embedding * _z(_topk_mean(e, p.k))
+    knn = _topk_mean(t, p.k)
+    if model.hub is not None and p.hubness:
+        # A candidate like every paper (a generic abstract) is near everyone's positives: discount it.
+        knn = knn - p.hubness * (candidates.tfidf @ model.hub)
+    total = p.tfidf * _z(knn) + p.embedding * _z(_topk_mean(e, p.k))
+    if model.svm_coef is not None and p.svm:
+        total = total + p.svm * _z(candidates.tfidf @ model.svm_coef + model.svm_intercept)
     if p.category:
         incidence, vocab = candidates.category_matrix()
         share = np.zeros(incidence.shape[1], np.float32)
