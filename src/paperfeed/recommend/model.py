@@ -282,7 +282,7 @@ def train(
     pos_w = np.array([by_paper[p] for p in pos], np.float32)
     neg_w = np.array([-by_paper[p] for p in neg], np.float32)
     coef, intercept, hub = None, 0.0, None
-    if pos and (params.svm or params.hubness):
+    if pos:
         boost, hub = _background(background, params)
         if params.svm:
             coef, intercept = _svm(pos_m, pos_w, neg_m, neg_w, background, pos + neg, params.c)
