@@ -42,7 +42,7 @@ def test_metrics_on_hand_made_rankings(rp: ModuleType) -> None:
 
 
 def _paper(rp: ModuleType, row: int, authors: tuple[str, ...], listed: date) -> object:
-    return rp.Paper(row, f"2601.{row:05d}", f"paper {row}", authors, ("cs.LG",), listed)
+    return rp.Paper(row, f"2601.{row:05d}", f"paper {row}", f"paper {row}", "", authors, ("cs.LG",), listed)
 
 
 def test_reader_selection_rules(rp: ModuleType) -> None:
