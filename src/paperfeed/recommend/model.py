@@ -1,16 +1,20 @@
 """The per-reader model (pure): train on a reader's examples, rank candidates, explain each pick.
 
 This module is the contract the service, the digest and the benchmark share. The model, chosen by
-`make bench-reco` (docs/recommendations.md), is a fusion of nearest-neighbour evidence, no global fit:
-- tf-idf: the mean similarity of a candidate to its K nearest positives in hashed tf-idf space
-  (recommend/features.py: words and word pairs, sublinear tf, idf from CorpusStats);
-- embeddings: the same over the stored MiniLM vectors (zero rows, papers without a vector, count as 0);
+`make bench-reco` (docs/recommendations.md), fuses four per-reader scores:
+- tf-idf kNN: the mean similarity of a candidate to its K nearest positives in hashed tf-idf space
+  (recommend/features.py: words and word pairs, the title counted twice, sublinear tf, idf from
+  CorpusStats), the reader's side weighted by idf once more (rare shared terms count more), minus a share of
+  the candidate's mean similarity to the background sample (a generic abstract is near everyone: hubness);
+- a linear SVM (liblinear) of the reader's positives against their negatives and the database's fixed
+  background sample of 5,000 papers, as arxiv-sanity does against the whole corpus;
+- embeddings: the kNN over the stored MiniLM vectors (zero rows, papers without a vector, count as 0);
 - categories: the share of the reader's positives in the candidate's categories, plus the categories the
   reader picked;
 each z-scored over the candidates and added with the weights of Params; explicit negatives ("less",
-"dismiss") subtract their nearest similarity. Several nearest positives rather than one centroid keep a
-reader's separate interests apart. Training only gathers the reader's rows, so it is fast and exactly
-deterministic; ranking is two sparse/dense products.
+"dismiss") also subtract their nearest similarity. Several nearest positives rather than one centroid keep
+a reader's separate interests apart. Training is deterministic (sorted rows, liblinear's fixed seed), so
+the same signals in any order give the same list and deleting a signal restores the previous one.
 
 How the service uses it: build CorpusStats once (features.CorpusStats.fit over a sample of the database)
 and pass it as `stats=` to every paper_set() call, then `rank(train(examples, papers), candidates)`.
