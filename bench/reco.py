@@ -224,14 +224,55 @@ def subset(ps: reco.PaperSet, rows: Sequence[int]) -> reco.PaperSet:
     )
 
 
-def main() -> None:
+def fit_stats(papers: Sequence[rp.Paper], before: Sequence[int]) -> CorpusStats:
+    """The corpus statistics as the service builds them: STATS_SAMPLE earlier papers, a fixed seed."""
+    sample = random.Random(SEED).sample(list(before), min(STATS_SAMPLE, len(before)))
+    return CorpusStats.fit([model_text(papers[r].title, papers[r].abstract) for r in sample])
+
+
+def paper_set(
+    papers: Sequence[rp.Paper],
+    rows: Sequence[int],
+    stats: CorpusStats,
+    vectors: np.ndarray,
+) -> reco.PaperSet:
+    """The model's view of some rows, with the service's text and the given (aligned) vectors."""
+    return reco.paper_set(
+        rows,
+        vectors,
+        [model_text(papers[r].title, papers[r].abstract) for r in rows],
+        [papers[r].categories for r in rows],
+        stats=stats,
+    )
+
+
+def background_set(
+    papers: Sequence[rp.Paper], before: Sequence[int], stats: CorpusStats, dim: int
+) -> reco.PaperSet:
+    """The service's fixed background: BACKGROUND earlier papers drawn with its seed (vectors unused)."""
+    rows = sorted(random.Random(BACKGROUND_SEED).sample(list(before), BACKGROUND))
+    return paper_set(papers, rows, stats, np.zeros((len(rows), dim), np.float32))
+
+
+def param_value(knob: str, text: str) -> float:
+    """A Params field's value parsed from the command line, with the field's own type."""
+    return type(getattr(reco.DEFAULT, knob))(text)  # type: ignore[no-any-return]
+
+
+def common_arguments(description: str, cutoff: str) -> argparse.ArgumentParser:
+    """The arguments bench/reco.py and bench/reco_tune.py share."""
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--data", type=Path, default=Path("../shared/data/arxiv-2025-94k.jsonl.gz"))
     parser.add_argument("--workdir", type=Path, default=Path("var/bench"))
-    parser.add_argument("--cutoff", default="2026-05-01")
+    parser.add_argument("--cutoff", default=cutoff)
     parser.add_argument("--sample", type=int, default=300)
+    return parser
+
+
+def main() -> None:
+    parser = common_arguments(__doc__ or "", "2026-05-01")
     parser.add_argument("--no-sanity", action="store_true", help="skip the (slow) arxiv-sanity rows")
     parser.add_argument("--no-refresh", action="store_true", help="skip the 10,000-reader refresh timing")
     parser.add_argument(
@@ -284,38 +325,15 @@ def main() -> None:
     rk, secs = run_centroid(readers, vec, window)
     record("minilm-centroid", "MiniLM centroid", rk, secs)
 
-    rng = random.Random(SEED)
     t0 = time.perf_counter()
-    sample = rng.sample(before, min(STATS_SAMPLE, len(before)))
-    stats = CorpusStats.fit([model_text(papers[r].title, papers[r].abstract) for r in sample])
+    stats = fit_stats(papers, before)
     t_stats = time.perf_counter() - t0
-    params = reco.Params(
-        **{k: type(getattr(reco.DEFAULT, k))(v) for k, v in (a.split("=", 1) for a in args.param)}
-    )
-
-    def pset(rows: Sequence[int]) -> reco.PaperSet:
-        return reco.paper_set(
-            rows,
-            np.stack([vec[r] for r in rows]),
-            [model_text(papers[r].title, papers[r].abstract) for r in rows],
-            [papers[r].categories for r in rows],
-            stats=stats,
-        )
-
-    def pset_no_vectors(rows: Sequence[int]) -> reco.PaperSet:
-        return reco.paper_set(
-            rows,
-            np.zeros((len(rows), embedder.dim), np.float32),  # the background's vectors are not used
-            [model_text(papers[r].title, papers[r].abstract) for r in rows],
-            [papers[r].categories for r in rows],
-            stats=stats,
-        )
-
+    params = reco.Params(**{k: param_value(k, v) for k, v in (a.split("=", 1) for a in args.param)})
     t0 = time.perf_counter()
-    pos, cand = pset(pos_rows), pset(window)
+    pos = paper_set(papers, pos_rows, stats, np.stack([vec[r] for r in pos_rows]))
+    cand = paper_set(papers, window, stats, np.stack([vec[r] for r in window]))
     t_feat = time.perf_counter() - t0
-    # The service's fixed background: BACKGROUND papers drawn with a fixed seed from the earlier corpus.
-    bg = pset_no_vectors(sorted(random.Random(BACKGROUND_SEED).sample(before, BACKGROUND)))
+    bg = background_set(papers, before, stats, embedder.dim)
     console.print(f"  paperfeed params: {params}")
     rk, secs, models = run_paperfeed(readers, pos, cand, bg, params)
     record("paperfeed", "paperfeed (tf-idf kNN + SVM + MiniLM kNN + categories)", rk, secs)

@@ -11,10 +11,8 @@ it on the dev split, never on the reported split (make bench-reco, 2026-05-01).
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import itertools
-import random
 import sys
 from datetime import date
 from pathlib import Path
@@ -28,9 +26,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import reco_protocol as rp
 from paperfeed.recommend import model as reco
-from paperfeed.recommend.corpus import BACKGROUND, BACKGROUND_SEED
-from paperfeed.recommend.features import CorpusStats, model_text
-from reco import SEED, STATS_SAMPLE, ranked
+from reco import SEED, background_set, common_arguments, fit_stats, paper_set, param_value, ranked
 from reco_vectors import embed_rows, settings_for
 from search_common import CachedEmbedder
 
@@ -39,13 +35,7 @@ TRAIN_KNOBS = ("c", "idf_boost")  # the knobs that change what training keeps
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--data", type=Path, default=Path("../shared/data/arxiv-2025-94k.jsonl.gz"))
-    parser.add_argument("--workdir", type=Path, default=Path("var/bench"))
-    parser.add_argument("--cutoff", default="2026-03-01")
-    parser.add_argument("--sample", type=int, default=300)
+    parser = common_arguments(__doc__ or "", "2026-03-01")
     parser.add_argument("--grid", action="append", default=[], help="knob=v1,v2,... (a Params field)")
     args = parser.parse_args()
     cutoff = date.fromisoformat(args.cutoff)
@@ -57,28 +47,16 @@ def main() -> None:
     vec_rows = sorted(set(pos_rows) | set(window))
     vectors = embed_rows(papers, vec_rows, embedder)
     vec = {r: vectors[i] for i, r in enumerate(vec_rows)}
-    rng = random.Random(SEED)
-    sample = rng.sample(before, min(STATS_SAMPLE, len(before)))
-    stats = CorpusStats.fit([model_text(papers[r].title, papers[r].abstract) for r in sample])
-
-    def pset(rows: list[int], with_vectors: bool = True) -> reco.PaperSet:
-        return reco.paper_set(
-            rows,
-            np.stack([vec[r] for r in rows]) if with_vectors else np.zeros((len(rows), embedder.dim)),
-            [model_text(papers[r].title, papers[r].abstract) for r in rows],
-            [papers[r].categories for r in rows],
-            stats=stats,
-        )
-
-    pos, cand = pset(pos_rows), pset(window)
-    bg = pset(sorted(random.Random(BACKGROUND_SEED).sample(before, BACKGROUND)), with_vectors=False)
+    stats = fit_stats(papers, before)
+    pos = paper_set(papers, pos_rows, stats, np.stack([vec[r] for r in pos_rows]))
+    cand = paper_set(papers, window, stats, np.stack([vec[r] for r in window]))
+    bg = background_set(papers, before, stats, embedder.dim)
     console.print(f"split {cutoff}: {len(readers)} readers, {len(window):,} candidates")
 
     grid: dict[str, list[float]] = {}
     for g in args.grid:
         knob, values = g.split("=", 1)
-        kind = type(getattr(reco.DEFAULT, knob))
-        grid[knob] = [kind(v) for v in values.split(",")]
+        grid[knob] = [param_value(knob, v) for v in values.split(",")]
     knobs = list(grid)
     table = Table(title=f"dev split {cutoff}")
     for k in [*knobs, "nDCG@10", "recall@100", "MRR"]:

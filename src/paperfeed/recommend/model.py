@@ -58,9 +58,7 @@ class Params:
     embedding: float = 0.5  # kNN over the MiniLM vectors
     category: float = 0.3
     hubness: float = 0.35  # how much a candidate's likeness to everything (the background) is discounted
-    idf_boost: float = (
-        1.0  # extra idf power on the reader's side of the tf-idf kNN: rare shared terms count more
-    )
+    idf_boost: float = 1.0  # extra idf power on the reader's side of the tf-idf kNN: rare terms count more
     c: float = 1.0  # the SVM's C
     negative: float = 1.0  # weight of the nearest negative's similarity (in z units of the positive side)
 
@@ -285,14 +283,11 @@ def train(
         category_share[c] = 1.0
     pos_w = np.array([by_paper[p] for p in pos], np.float32)
     neg_w = np.array([-by_paper[p] for p in neg], np.float32)
-    coef, intercept, hub = None, 0.0, None
-    if pos:
-        boost, hub = _background(background, params)
-        if params.svm:
-            coef, intercept = _svm(pos_m, pos_w, neg_m, neg_w, background, pos + neg, params.c)
-    else:
-        boost = np.ones(0, np.float32)
-    col_boost = boost[columns][:, None] if len(boost) else 1.0
+    boost, hub = _background(background, params)  # built once per background sample
+    coef, intercept = None, 0.0
+    if pos and params.svm:
+        coef, intercept = _svm(pos_m, pos_w, neg_m, neg_w, background, pos + neg, params.c)
+    col_boost = boost[columns][:, None]
     return ReaderModel(
         positive_ids=tuple(pos),
         positive_vectors=papers.vectors[pos_rows] if pos_rows else np.zeros((0, dim), np.float32),
