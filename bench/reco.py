@@ -30,7 +30,8 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from datetime import time as dt_time
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,11 @@ Ranking = list[int]
 def ranked(ids: np.ndarray, score: np.ndarray) -> Ranking:
     """ids by descending score, ties by id."""
     return [int(i) for i in ids[np.lexsort((ids, -score))]]
+
+
+def examples(papers: Sequence[rp.Paper], rows: Sequence[int]) -> list[reco.Example]:
+    """A reader's positives as the product sees an author's claimed papers: saves dated when listed."""
+    return [reco.Example(r, "save", datetime.combine(papers[r].listed, dt_time())) for r in rows]
 
 
 def run_random(readers: Sequence[rp.Reader], window: Sequence[int]) -> list[Ranking]:
@@ -157,6 +163,7 @@ def run_centroid(
 
 
 def run_paperfeed(
+    papers: Sequence[rp.Paper],
     readers: Sequence[rp.Reader],
     pos: reco.PaperSet,
     cand: reco.PaperSet,
@@ -167,7 +174,7 @@ def run_paperfeed(
     out, secs, models = [], [], []
     for rd in readers:
         t0 = time.perf_counter()
-        m = reco.train([reco.Example(r, "save") for r in rd.positives], pos, background=bg, params=params)
+        m = reco.train(examples(papers, rd.positives), pos, background=bg, params=params)
         secs.append(time.perf_counter() - t0)
         s, _ = reco.score(m, cand)
         out.append(ranked(cand.ids, s))
@@ -186,6 +193,7 @@ def time_week(models: Sequence[reco.ReaderModel], week: reco.PaperSet) -> list[f
 
 
 def refresh(
+    papers: Sequence[rp.Paper],
     readers: Sequence[rp.Reader],
     pos: reco.PaperSet,
     week: reco.PaperSet,
@@ -205,7 +213,7 @@ def refresh(
     t_train = t_rank = 0.0
     for p in profiles:
         t0 = time.perf_counter()
-        m = reco.train([reco.Example(r, "save") for r in p], pos, background=bg, params=params)
+        m = reco.train(examples(papers, p), pos, background=bg, params=params)
         t1 = time.perf_counter()
         reco.rank(m, week, limit=50)
         t_train, t_rank = t_train + t1 - t0, t_rank + time.perf_counter() - t1
@@ -276,6 +284,9 @@ def main() -> None:
     parser.add_argument("--no-sanity", action="store_true", help="skip the (slow) arxiv-sanity rows")
     parser.add_argument("--no-refresh", action="store_true", help="skip the 10,000-reader refresh timing")
     parser.add_argument(
+        "--sanity-features", default="10000,20000", help="arxiv-sanity's max_features, comma-separated"
+    )
+    parser.add_argument(
         "--param", action="append", default=[], help="override a model.Params field, e.g. --param svm=0.5"
     )
     args = parser.parse_args()
@@ -314,7 +325,7 @@ def main() -> None:
         "recency", "recency in the reader's top category (categories)", run_recency(papers, readers, window)
     )
     if not args.no_sanity:
-        for n in (10_000, 20_000):
+        for n in (int(f) for f in args.sanity_features.split(",")):
             rk, secs = run_sanity(papers, readers, before, window, n)
             record(
                 f"arxiv-sanity-svm-{n // 1000}k",
@@ -335,7 +346,7 @@ def main() -> None:
     t_feat = time.perf_counter() - t0
     bg = background_set(papers, before, stats, embedder.dim)
     console.print(f"  paperfeed params: {params}")
-    rk, secs, models = run_paperfeed(readers, pos, cand, bg, params)
+    rk, secs, models = run_paperfeed(papers, readers, pos, cand, bg, params)
     record("paperfeed", "paperfeed (tf-idf kNN + SVM + MiniLM kNN + categories)", rk, secs)
     week_set = subset(cand, week)
     results["paperfeed"]["rank_week_ms_median"] = 1000 * statistics.median(time_week(models, week_set))
@@ -343,7 +354,7 @@ def main() -> None:
     n_syn = 0
     if not args.no_refresh:
         del models
-        t_train, t_rank, n_syn = refresh(readers, pos, week_set, bg, params)
+        t_train, t_rank, n_syn = refresh(papers, readers, pos, week_set, bg, params)
         results["paperfeed"]["refresh_10k_s"] = t_rank
         results["paperfeed"]["train_10k_s"] = t_train
     results["paperfeed"]["stats_fit_s"] = t_stats

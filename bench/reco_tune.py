@@ -26,12 +26,21 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import reco_protocol as rp
 from paperfeed.recommend import model as reco
-from reco import SEED, background_set, common_arguments, fit_stats, paper_set, param_value, ranked
+from reco import (
+    SEED,
+    background_set,
+    common_arguments,
+    examples,
+    fit_stats,
+    paper_set,
+    param_value,
+    ranked,
+)
 from reco_vectors import embed_rows, settings_for
 from search_common import CachedEmbedder
 
 console = Console(width=160)
-TRAIN_KNOBS = ("c", "idf_boost")  # the knobs that change what training keeps
+TRAIN_KNOBS = ("c", "idf_boost", "half_life")  # the knobs that change what training keeps
 
 
 def main() -> None:
@@ -67,7 +76,7 @@ def main() -> None:
         key = (*(getattr(params, k) for k in TRAIN_KNOBS), params.svm != 0)
         if key not in trained:
             trained[key] = [
-                reco.train([reco.Example(r, "save") for r in rd.positives], pos, background=bg, params=params)
+                reco.train(examples(papers, rd.positives), pos, background=bg, params=params)
                 for rd in readers
             ]
         per = []

@@ -100,7 +100,9 @@ class CorpusStats:
         m = sp.csr_matrix(m.multiply(self._idf_row()), dtype=np.float32)
         norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
         norms[norms == 0] = 1.0
-        return sp.csr_matrix(sp.diags(1.0 / norms).astype(np.float32) @ m, dtype=np.float32)
+        out = sp.csr_matrix(sp.diags(1.0 / norms).astype(np.float32) @ m, dtype=np.float32)
+        out.sort_indices()  # shared_terms intersects rows by binary search
+        return out
 
     def _idf_row(self) -> np.ndarray:
         cached = self.__dict__.get("_idf")
@@ -135,9 +137,22 @@ def term_map(text: str) -> dict[int, str]:
 
 
 def row(m: sp.csr_matrix, i: int) -> tuple[np.ndarray, np.ndarray]:
-    """(columns, weights) of one row of a CSR matrix, without building a matrix for it."""
+    """(columns, weights) of one row of a CSR matrix, without building a matrix for it.
+
+    The columns come sorted: every matrix of this module is canonical (transform sorts its indices).
+    """
     lo, hi = m.indptr[i], m.indptr[i + 1]
     return m.indices[lo:hi], m.data[lo:hi]
+
+
+def _intersect(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions in a and in b of the values both hold (each unique; b sorted, as CSR rows keep it)."""
+    if not len(a) or not len(b):
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    at = np.searchsorted(b, a)
+    at[at == len(b)] = 0
+    hit = np.flatnonzero(b[at] == a)
+    return hit, at[hit]
 
 
 def shared_terms(
@@ -150,14 +165,24 @@ def shared_terms(
 
     Up to half the terms are pairs ("surface code"), listed first; then single words.
     """
-    cols, ia, ib = np.intersect1d(a[0], b[0], assume_unique=True, return_indices=True)
-    if not len(cols):
+    ia, ib = _intersect(a[0], b[0])
+    if not len(ia):
         return ()
+    cols = a[0][ia]
     weight = a[1][ia] * b[1][ib]
-    ordered = [
-        names[int(cols[i])] for i in np.lexsort((cols, -weight)) if weight[i] > 0 and int(cols[i]) in names
-    ]
     # Pairs say more than words; the words stay too (a reader may look for the bare term).
-    pairs = [t for t in ordered if " " in t][: (limit + 1) // 2]
-    words = [t for t in ordered if " " not in t]
+    pairs: list[str] = []
+    words: list[str] = []
+    want_pairs = (limit + 1) // 2
+    for i in np.lexsort((cols, -weight)):
+        name = names.get(int(cols[i]))
+        if weight[i] <= 0 or name is None:
+            continue
+        if " " in name:
+            if len(pairs) < want_pairs:
+                pairs.append(name)
+        elif len(words) < limit:
+            words.append(name)
+        if len(pairs) == want_pairs and len(words) >= limit - want_pairs:
+            break  # the rest would be cut anyway (a ranked list explains 50 papers: this is its hot loop)
     return tuple(pairs + words)[:limit]
