@@ -40,7 +40,7 @@ from reco_vectors import embed_rows, settings_for
 from search_common import CachedEmbedder
 
 console = Console(width=160)
-TRAIN_KNOBS = ("c", "idf_boost", "half_life")  # the knobs that change what training keeps
+TRAIN_KNOBS = ("c", "idf_boost")  # the knobs that change what training keeps
 
 
 def main() -> None:

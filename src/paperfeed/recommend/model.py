@@ -4,8 +4,9 @@ This module is the contract the service, the digest and the benchmark share. The
 `make bench-reco` (docs/recommendations.md), fuses four per-reader scores:
 - tf-idf kNN: the mean similarity of a candidate to its K nearest positives in hashed tf-idf space
   (recommend/features.py: words and word pairs, the title counted twice, sublinear tf, idf from
-  CorpusStats), the reader's side weighted by idf once more (rare shared terms count more), minus a share of
-  the candidate's mean similarity to the background sample (a generic abstract is near everyone: hubness);
+  CorpusStats), the reader's side weighted by idf once more (rare shared terms count more), minus half the
+  candidate's mean similarity to its 10 nearest papers of the background sample (a generic abstract is
+  near everyone's papers: hubness, discounted as CSLS does);
 - a linear SVM (liblinear) of the reader's positives against their negatives and the database's fixed
   background sample of 5,000 papers, as arxiv-sanity does against the whole corpus;
 - embeddings: the kNN over the stored MiniLM vectors (zero rows, papers without a vector, count as 0);
@@ -25,7 +26,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -57,15 +58,12 @@ class Params:
     svm: float = 1.0  # the reader's linear SVM against the background sample
     embedding: float = 0.5  # kNN over the MiniLM vectors
     category: float = 0.3
-    hubness: float = 0.35  # how much a candidate's likeness to everything (the background) is discounted
+    # How much a candidate's likeness to its 10 nearest background papers is discounted: a generic
+    # abstract is near every reader's papers (hubness); subtracting it is CSLS for nearest neighbours.
+    hubness: float = 0.5
     idf_boost: float = 1.0  # extra idf power on the reader's side of the tf-idf kNN: rare terms count more
     c: float = 1.0  # the SVM's C
     negative: float = 1.0  # weight of the nearest negative's similarity (in z units of the positive side)
-    local_hubness: float = 0.0  # ... and its likeness to its 10 nearest background papers (CSLS)
-    emb_hubness: float = 0.0  # how much a candidate's likeness to its nearest fellow candidates is discounted
-    half_life: float = 0.0  # days: a positive this much older than the reader's newest counts half (0: off)
-    feedback: float = 0.0  # pseudo-relevance feedback: weight of the likeness to the first ranking's top
-    feedback_n: int = 10  # how many of the first ranking's top papers the feedback round learns from
 
 
 DEFAULT = Params()
@@ -113,25 +111,6 @@ class PaperSet:
             self.extra["tfidf_csc"] = sp.csc_matrix(self.tfidf)
         return self.extra["tfidf_csc"]
 
-    def density(self, k: int = 10) -> np.ndarray:
-        """Mean cosine of each paper's vector to its k nearest other papers of this set (built once).
-
-        A paper close to many others is close to every reader too (hubness in embedding space); the model
-        subtracts a share of it, as CSLS does for nearest-neighbour retrieval. Zero rows score 0.
-        """
-        key = f"density-{k}"
-        if key not in self.extra:
-            v, n = self.vectors, len(self.ids)
-            out = np.zeros(n, np.float32)
-            if n > 1 and v.ndim == 2 and v.shape[1]:
-                kk = min(k, n - 1)
-                for start in range(0, n, 1024):  # chunks bound the n x n similarity matrix's memory
-                    sims = v[start : start + 1024] @ v.T
-                    sims[np.arange(sims.shape[0]), np.arange(start, start + sims.shape[0])] = -np.inf
-                    out[start : start + 1024] = np.partition(sims, -kk, axis=1)[:, -kk:].mean(axis=1)
-            self.extra[key] = out
-        return self.extra[key]  # type: ignore[no-any-return]
-
     def compact(self) -> tuple[np.ndarray, sp.csr_matrix]:
         """(the columns these papers use, their tf-idf rows over those columns only), built once.
 
@@ -160,14 +139,6 @@ class PaperSet:
                     out[start : start + 512] = np.partition(sims, -kk, axis=1)[:, -kk:].mean(axis=1)
             kept = (background.tfidf, out)
             self.extra["bg-density"] = kept
-        return kept[1]
-
-    def hub_similarity(self, hub: np.ndarray) -> np.ndarray:
-        """Each paper's similarity to a background's mean row (the same for every reader: kept)."""
-        kept = self.extra.get("hub")
-        if kept is None or kept[0] is not hub:
-            kept = (hub, np.asarray(self.tfidf @ hub, np.float32))
-            self.extra["hub"] = kept
         return kept[1]
 
     def category_matrix(self) -> tuple[sp.csr_matrix, dict[str, int]]:
@@ -219,10 +190,9 @@ class ReaderModel:
     negative_compact: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
     positive_terms: tuple[dict[int, str], ...] = ()  # column -> term, per positive (for explanations)
     # The reader's linear SVM over all tf-idf columns (dense float32, zero where no training row has the
-    # column), and the background's mean row in the kNN's space (shared by every reader: not a copy).
+    # column).
     svm_coef: np.ndarray | None = None
     svm_intercept: float = 0.0
-    hub: np.ndarray | None = None
     background: PaperSet | None = None  # the shared background sample (not a copy)
 
     @property
@@ -254,17 +224,12 @@ def paper_set(
     )
 
 
-def _weights(examples: Sequence[Example], rows: dict[int, int], half_life: float = 0.0) -> dict[int, float]:
-    """One weight per paper: an explicit signal overrides a vote or save; among equals the strongest wins.
-
-    With a half-life, a positive counts 0.5 ** (days before the reader's newest positive / half_life):
-    a reader's interests drift, and what they chose lately says more about what they want next.
-    """
+def _weights(examples: Sequence[Example], rows: dict[int, int]) -> dict[int, float]:
+    """One weight per paper: an explicit signal overrides a vote or save; among equals the strongest wins."""
     by_paper: dict[int, float] = {}
     rank_of: dict[int, tuple[int, float]] = {}
-    when: dict[int, datetime | None] = {}
     # Sorting first makes the order of the examples irrelevant.
-    for ex in sorted(examples, key=lambda e: (e.paper_id, e.kind, e.at or datetime.min)):
+    for ex in sorted(examples, key=lambda e: (e.paper_id, e.kind)):
         if ex.paper_id not in rows or ex.kind not in WEIGHTS:
             continue
         weight = WEIGHTS[ex.kind]
@@ -272,32 +237,14 @@ def _weights(examples: Sequence[Example], rows: dict[int, int], half_life: float
         if ex.paper_id not in rank_of or key > rank_of[ex.paper_id]:
             rank_of[ex.paper_id] = key
             by_paper[ex.paper_id] = weight
-            when[ex.paper_id] = ex.at
-    dated = [_naive(at) for pid, at in when.items() if at is not None and by_paper[pid] > 0]
-    if half_life > 0 and dated:
-        newest = max(dated)
-        for pid, at in when.items():
-            if at is not None and by_paper[pid] > 0:
-                age = (newest - _naive(at)).total_seconds() / 86400.0
-                by_paper[pid] *= 0.5 ** (age / half_life)
     return by_paper
 
 
-def _naive(at: datetime) -> datetime:
-    """Aware and naive datetimes compared as UTC wall time (SQLite gives naive, PostgreSQL aware)."""
-    return at.replace(tzinfo=None) if at.tzinfo is None else at.astimezone(UTC).replace(tzinfo=None)
-
-
-def _background(background: PaperSet, params: Params) -> tuple[np.ndarray, np.ndarray]:
-    """(the idf boost per column, the background's mean boosted row), built once per background sample."""
-    key = f"prepared-{params.idf_boost}"
+def _boost(background: PaperSet, params: Params) -> np.ndarray:
+    """The idf boost per column (idf ** idf_boost), built once per background sample."""
+    key = f"boost-{params.idf_boost}"
     if key not in background.extra:
-        boost = np.power(background.stats.idf(), params.idf_boost).astype(np.float32)
-        rows = sp.csr_matrix(background.tfidf.multiply(boost[None, :]), dtype=np.float32)
-        norms = np.sqrt(np.asarray(rows.multiply(rows).sum(axis=1)).ravel())
-        norms[norms == 0] = 1.0
-        hub = np.asarray((sp.diags(1.0 / norms) @ rows).mean(axis=0), dtype=np.float32).ravel()
-        background.extra[key] = (boost, hub)
+        background.extra[key] = np.power(background.stats.idf(), params.idf_boost).astype(np.float32)
     return background.extra[key]  # type: ignore[no-any-return]
 
 
@@ -346,7 +293,7 @@ def train(
     """
     background = background if background is not None else papers
     rows = papers.index()
-    by_paper = _weights(examples, rows, params.half_life)
+    by_paper = _weights(examples, rows)
     pos = sorted(pid for pid, w in by_paper.items() if w > 0)
     neg = sorted(pid for pid, w in by_paper.items() if w < 0)
     dim = papers.vectors.shape[1] if papers.vectors.ndim == 2 else 0
@@ -364,7 +311,7 @@ def train(
         category_share[c] = 1.0
     pos_w = np.array([by_paper[p] for p in pos], np.float32)
     neg_w = np.array([-by_paper[p] for p in neg], np.float32)
-    boost, hub = _background(background, params)  # built once per background sample
+    boost = _boost(background, params)
     coef, intercept = None, 0.0
     if pos and params.svm:
         coef, intercept = _svm(pos_m, pos_w, neg_m, neg_w, background, pos + neg, params.c)
@@ -389,7 +336,6 @@ def train(
         positive_terms=tuple(term_map(papers.texts[r]) for r in pos_rows),
         svm_coef=coef,
         svm_intercept=intercept,
-        hub=hub,
         background=background,
     )
 
@@ -421,15 +367,10 @@ def score(model: ReaderModel, candidates: PaperSet) -> tuple[np.ndarray, np.ndar
     t = _dense(sub @ model.positive_compact) * w
     e = (candidates.vectors @ model.positive_vectors.T) * w
     knn = _topk_mean(t, p.k)
-    if model.hub is not None and p.hubness:
-        # A candidate like every paper (a generic abstract) is near everyone's positives: discount it.
-        knn = knn - p.hubness * candidates.hub_similarity(model.hub)
-    if model.background is not None and p.local_hubness:
-        knn = knn - p.local_hubness * candidates.background_density(model.background)
-    eknn = _topk_mean(e, p.k)
-    if p.emb_hubness:
-        eknn = eknn - p.emb_hubness * candidates.density()
-    total = p.tfidf * _z(knn) + p.embedding * _z(eknn)
+    if model.background is not None and p.hubness:
+        # A candidate near many background papers (a generic abstract) is near everyone's papers too.
+        knn = knn - p.hubness * candidates.background_density(model.background)
+    total = p.tfidf * _z(knn) + p.embedding * _z(_topk_mean(e, p.k))
     if model.svm_coef is not None and p.svm:
         columns, rows = candidates.compact()
         total = total + p.svm * _z(rows @ model.svm_coef[columns] + model.svm_intercept)
@@ -451,24 +392,9 @@ def score(model: ReaderModel, candidates: PaperSet) -> tuple[np.ndarray, np.ndar
     nearest = (t + 0.5 * e).argmax(axis=1)
     # Papers the reader already reacted to are not recommended again.
     known = np.isin(candidates.ids, np.array(model.positive_ids + model.negative_ids, np.int64))
-    if p.feedback and n > p.feedback_n:
-        total = total + p.feedback * _feedback(total, known, candidates, p)
     total = total.astype(np.float64)
     total[known] = -np.inf
     return total, nearest
-
-
-def _feedback(total: np.ndarray, known: np.ndarray, candidates: PaperSet, p: Params) -> np.ndarray:
-    """Likeness to the first ranking's top papers (pseudo-relevance feedback), z-scored.
-
-    The top of a reader's first ranking is mostly right; papers like it, in this batch's own words,
-    are likely right too, which reaches the reader's interests their few papers describe poorly.
-    """
-    first = np.where(known, -np.inf, total)
-    top = np.lexsort((candidates.ids, -first))[: p.feedback_n]
-    t = _dense(candidates.tfidf @ candidates.tfidf[top].T).mean(axis=1)
-    e = (candidates.vectors @ candidates.vectors[top].T).mean(axis=1)
-    return _z(t) + p.embedding * _z(e)
 
 
 def rank(model: ReaderModel, candidates: PaperSet, *, limit: int = 50) -> list[Recommendation]:
