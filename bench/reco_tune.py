@@ -1,7 +1,7 @@
 """Tune the recommendation model's Params on a split (the dev split, 2026-03-01, by default).
 
     python bench/reco_tune.py --data ../shared/data/arxiv-2025-94k.jsonl.gz [--cutoff 2026-03-01] \
-        --grid svm=0,0.5,1 --grid hubness=0,0.35 ...
+        --grid svm=0,0.5,1 --grid hubness=0,0.5 ...
 
 Loads the split once (readers, features, vectors from the cache bench/reco_vectors.py fills), trains each
 reader once per (c, idf_boost) and re-scores the other knobs on the trained models, then prints nDCG@10
