@@ -30,8 +30,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
-from datetime import time as dt_time
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -59,11 +58,6 @@ Ranking = list[int]
 def ranked(ids: np.ndarray, score: np.ndarray) -> Ranking:
     """ids by descending score, ties by id."""
     return [int(i) for i in ids[np.lexsort((ids, -score))]]
-
-
-def examples(papers: Sequence[rp.Paper], rows: Sequence[int]) -> list[reco.Example]:
-    """A reader's positives as the product sees an author's claimed papers: saves dated when listed."""
-    return [reco.Example(r, "save", datetime.combine(papers[r].listed, dt_time())) for r in rows]
 
 
 def run_random(readers: Sequence[rp.Reader], window: Sequence[int]) -> list[Ranking]:
@@ -163,7 +157,6 @@ def run_centroid(
 
 
 def run_paperfeed(
-    papers: Sequence[rp.Paper],
     readers: Sequence[rp.Reader],
     pos: reco.PaperSet,
     cand: reco.PaperSet,
@@ -174,7 +167,7 @@ def run_paperfeed(
     out, secs, models = [], [], []
     for rd in readers:
         t0 = time.perf_counter()
-        m = reco.train(examples(papers, rd.positives), pos, background=bg, params=params)
+        m = reco.train([reco.Example(r, "save") for r in rd.positives], pos, background=bg, params=params)
         secs.append(time.perf_counter() - t0)
         s, _ = reco.score(m, cand)
         out.append(ranked(cand.ids, s))
@@ -193,7 +186,6 @@ def time_week(models: Sequence[reco.ReaderModel], week: reco.PaperSet) -> list[f
 
 
 def refresh(
-    papers: Sequence[rp.Paper],
     readers: Sequence[rp.Reader],
     pos: reco.PaperSet,
     week: reco.PaperSet,
@@ -214,7 +206,7 @@ def refresh(
     t_train = t_rank = 0.0
     for p in profiles:
         t0 = time.perf_counter()
-        m = reco.train(examples(papers, p), pos, background=bg, params=params)
+        m = reco.train([reco.Example(r, "save") for r in p], pos, background=bg, params=params)
         t1 = time.perf_counter()
         reco.rank(m, week, limit=50)
         t_train, t_rank = t_train + t1 - t0, t_rank + time.perf_counter() - t1
@@ -347,7 +339,7 @@ def main() -> None:
     t_feat = time.perf_counter() - t0
     bg = background_set(papers, before, stats, embedder.dim)
     console.print(f"  paperfeed params: {params}")
-    rk, secs, models = run_paperfeed(papers, readers, pos, cand, bg, params)
+    rk, secs, models = run_paperfeed(readers, pos, cand, bg, params)
     record("paperfeed", "paperfeed (tf-idf kNN + SVM + MiniLM kNN + categories)", rk, secs)
     week_set = subset(cand, week)
     results["paperfeed"]["rank_week_ms_median"] = 1000 * statistics.median(time_week(models, week_set))
@@ -355,7 +347,7 @@ def main() -> None:
     n_syn = 0
     if not args.no_refresh:
         del models
-        t_train, t_rank, n_syn = refresh(papers, readers, pos, week_set, bg, params)
+        t_train, t_rank, n_syn = refresh(readers, pos, week_set, bg, params)
         results["paperfeed"]["refresh_10k_s"] = t_rank
         results["paperfeed"]["train_10k_s"] = t_train
     results["paperfeed"]["stats_fit_s"] = t_stats

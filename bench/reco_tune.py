@@ -30,7 +30,6 @@ from reco import (
     SEED,
     background_set,
     common_arguments,
-    examples,
     fit_stats,
     paper_set,
     param_value,
@@ -76,7 +75,7 @@ def main() -> None:
         key = (*(getattr(params, k) for k in TRAIN_KNOBS), params.svm != 0)
         if key not in trained:
             trained[key] = [
-                reco.train(examples(papers, rd.positives), pos, background=bg, params=params)
+                reco.train([reco.Example(r, "save") for r in rd.positives], pos, background=bg, params=params)
                 for rd in readers
             ]
         per = []

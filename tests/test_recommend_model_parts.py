@@ -78,6 +78,7 @@ def test_background_density_is_the_mean_of_the_k_nearest_and_kept() -> None:
     assert np.allclose(got, np.sort(sims, axis=1)[:, -2:].mean(axis=1), atol=1e-6)
     assert got[0] > got[1]  # the graph paper has near neighbours in this background, the market one none
     assert candidates.background_density(background, k=2) is got  # kept for the next reader
+    assert not np.allclose(candidates.background_density(background, k=6), got)  # kept per k, too
     other = _set(list(range(3)), TOPICS[7:])
     assert candidates.background_density(other, k=2)[1] > got[1]  # another background: recomputed
 

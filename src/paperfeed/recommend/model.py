@@ -114,7 +114,8 @@ class PaperSet:
 
     def background_density(self, background: PaperSet, k: int = 10) -> np.ndarray:
         """Mean tf-idf cosine of each paper to its k nearest background papers (kept per background)."""
-        kept = self.extra.get("bg-density")
+        key = f"bg-density-{k}"
+        kept = self.extra.get(key)
         if kept is None or kept[0] is not background.tfidf:
             bt = background.tfidf.T.tocsc()
             out = np.zeros(len(self.ids), np.float32)
@@ -124,7 +125,7 @@ class PaperSet:
                 if kk:
                     out[start : start + 512] = np.partition(sims, -kk, axis=1)[:, -kk:].mean(axis=1)
             kept = (background.tfidf, out)
-            self.extra["bg-density"] = kept
+            self.extra[key] = kept
         return kept[1]
 
     def term_map(self, i: int) -> dict[int, str]:
@@ -382,7 +383,7 @@ def score(model: ReaderModel, candidates: PaperSet) -> tuple[np.ndarray, np.ndar
         knn = knn - p.hubness * candidates.background_density(model.background)
     total = p.tfidf * _z(knn) + p.embedding * _z(_topk_mean(e, p.k))
     if model.svm_coef is not None and p.svm:
-        total = total + p.svm * _z(_dense(sub @ model.svm_coef[:, None]).ravel() + model.svm_intercept)
+        total = total + p.svm * _z(np.asarray(sub @ model.svm_coef) + model.svm_intercept)
     if p.category:
         incidence, vocab = candidates.category_matrix()
         share = np.zeros(incidence.shape[1], np.float32)
