@@ -3,10 +3,12 @@
     python bench/reco_tune.py --data ../shared/data/arxiv-2025-94k.jsonl.gz [--cutoff 2026-03-01] \
         --grid svm=0,0.5,1 --grid hubness=0,0.5 ...
 
-Loads the split once (readers, features, vectors from the cache bench/reco_vectors.py fills), trains each
-reader once per (c, idf_boost) and re-scores the other knobs on the trained models, then prints nDCG@10
-and recall@100 for every combination of the grid. The defaults in recommend.model.Params were chosen with
-it on the dev split, never on the reported split (make bench-reco, 2026-05-01).
+Loads the split once (readers, features, vectors from the cache bench/reco_vectors.py fills, or from an
+.npz given with --vectors, such as bench/reco_finetune.py writes), prints what the vectors alone reach
+(cosine to the mean of a reader's positives), trains each reader once per (c, idf_boost) and re-scores
+the other knobs on the trained models, then prints nDCG@10 and recall@100 for every combination of the grid.
+The defaults in recommend.model.Params were chosen with it on the dev split, never on the reported split
+(make bench-reco, 2026-05-01).
 """
 
 from __future__ import annotations
@@ -42,9 +44,38 @@ console = Console(width=160)
 TRAIN_KNOBS = ("c", "idf_boost")  # the knobs that change what training keeps
 
 
+def load_vectors(path: Path, rows: list[int]) -> np.ndarray:
+    """The given rows' vectors from an .npz with `rows` and `vectors` (bench/reco_finetune.py writes one)."""
+    data = np.load(path)
+    at = {int(r): i for i, r in enumerate(data["rows"])}
+    missing = [r for r in rows if r not in at]
+    if missing:
+        raise SystemExit(
+            f"{path} lacks {len(missing):,} of the split's rows (was it written for this cutoff?)"
+        )
+    vectors: np.ndarray = data["vectors"]
+    return vectors[[at[r] for r in rows]]
+
+
+def centroid_scores(
+    vec: dict[int, np.ndarray], readers: list[rp.Reader], window: list[int]
+) -> list[dict[str, float]]:
+    """Each reader's metrics with the candidates ranked by cosine to the mean of the positives' vectors."""
+    cand = np.stack([vec[r] for r in window])
+    ids = np.array(window)
+    out = []
+    for rd in readers:
+        centre = np.mean([vec[r] for r in rd.positives], axis=0)
+        out.append(rp.scores(ranked(ids, cand @ centre), rd.relevant))
+    return out
+
+
 def main() -> None:
     parser = common_arguments(__doc__ or "", "2026-03-01")
     parser.add_argument("--grid", action="append", default=[], help="knob=v1,v2,... (a Params field)")
+    parser.add_argument(
+        "--vectors", type=Path, help="an .npz of rows and vectors to use instead of paperfeed's embedder"
+    )
     args = parser.parse_args()
     cutoff = date.fromisoformat(args.cutoff)
     papers = rp.load_papers(args.data)
@@ -53,8 +84,16 @@ def main() -> None:
     pos_rows = sorted({r for rd in readers for r in rd.positives})
     embedder = CachedEmbedder.for_settings(settings_for(args.workdir), args.workdir)
     vec_rows = sorted(set(pos_rows) | set(window))
-    vectors = embed_rows(papers, vec_rows, embedder)
+    vectors = (
+        embed_rows(papers, vec_rows, embedder)
+        if args.vectors is None
+        else load_vectors(args.vectors, vec_rows)
+    )
     vec = {r: vectors[i] for i, r in enumerate(vec_rows)}
+    cm = rp.mean_scores(centroid_scores(vec, readers, window))
+    console.print(
+        f"the vectors alone (centroid): nDCG@10 {cm['ndcg@10']:.3f}, recall@100 {cm['recall@100']:.3f}"
+    )
     stats = fit_stats(papers, before)
     pos = paper_set(papers, pos_rows, stats, np.stack([vec[r] for r in pos_rows]))
     cand = paper_set(papers, window, stats, np.stack([vec[r] for r in window]))
