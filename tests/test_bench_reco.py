@@ -88,3 +88,45 @@ def test_reader_selection_rules(rp: ModuleType) -> None:
     one = [r.name for r in rp.select_readers(papers, T, sample=2, seed=5)]
     assert one == [r.name for r in rp.select_readers(papers, T, sample=2, seed=5)]
     assert len(one) == 2 and set(one) <= set(readers)
+
+
+def _bench_script(name: str) -> ModuleType:
+    """A bench script loaded from its file (it puts bench/ on sys.path for its own imports)."""
+    path = BENCH.parent / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_finetune_pairs_share_an_author_and_stay_in_the_given_rows(rp: ModuleType) -> None:
+    ft = _bench_script("reco_finetune")
+    early = T - timedelta(days=30)
+    papers = [_paper(rp, i, ("Ada", f"Co{i % 2}"), early) for i in range(4)]
+    papers.append(_paper(rp, 4, ("Ada", "Co0"), T))  # in the window: never paired
+    big = ft.MAX_AUTHOR_PAPERS + 1  # a name on more papers than that is not one person: no pairs
+    papers += [_paper(rp, 5 + i, ("Consortium", f"Solo{i}"), early) for i in range(big)]
+    rows = [p.row for p in papers if p.listed < T]
+
+    pairs = ft.coauthor_pairs(papers, rows, per_author=3, seed=0)
+
+    assert pairs, "Ada and her co-authors give pairs"
+    for i, j in pairs:
+        assert i != j and i in rows and j in rows
+        assert set(papers[i].authors) & set(papers[j].authors)
+        assert max(i, j) < 4, "only Ada's earlier papers pair up"
+    # per author: at most per_author pairs and at most one fewer than their papers (Ada 3, Co0 1, Co1 1)
+    assert len(pairs) == 5
+    assert pairs == ft.coauthor_pairs(papers, rows, per_author=3, seed=0)
+
+
+def test_tune_reads_vectors_for_the_split_rows_in_order(tmp_path: Path) -> None:
+    import numpy as np
+
+    tune = _bench_script("reco_tune")
+    path = tmp_path / "vectors.npz"
+    np.savez(path, rows=np.array([7, 3, 9]), vectors=np.array([[7.0], [3.0], [9.0]], np.float32))
+    assert tune.load_vectors(path, [3, 9]).ravel().tolist() == [3.0, 9.0]
+    with pytest.raises(SystemExit, match="lacks 1"):
+        tune.load_vectors(path, [3, 4])
