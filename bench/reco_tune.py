@@ -36,6 +36,7 @@ from reco import (
     paper_set,
     param_value,
     ranked,
+    run_centroid,
 )
 from reco_vectors import embed_rows, settings_for
 from search_common import CachedEmbedder
@@ -55,19 +56,6 @@ def load_vectors(path: Path, rows: list[int]) -> np.ndarray:
         )
     vectors: np.ndarray = data["vectors"]
     return vectors[[at[r] for r in rows]]
-
-
-def centroid_scores(
-    vec: dict[int, np.ndarray], readers: list[rp.Reader], window: list[int]
-) -> list[dict[str, float]]:
-    """Each reader's metrics with the candidates ranked by cosine to the mean of the positives' vectors."""
-    cand = np.stack([vec[r] for r in window])
-    ids = np.array(window)
-    out = []
-    for rd in readers:
-        centre = np.mean([vec[r] for r in rd.positives], axis=0)
-        out.append(rp.scores(ranked(ids, cand @ centre), rd.relevant))
-    return out
 
 
 def main() -> None:
@@ -90,7 +78,8 @@ def main() -> None:
         else load_vectors(args.vectors, vec_rows)
     )
     vec = {r: vectors[i] for i, r in enumerate(vec_rows)}
-    cm = rp.mean_scores(centroid_scores(vec, readers, window))
+    centroid, _ = run_centroid(readers, vec, window)
+    cm = rp.mean_scores([rp.scores(rk, rd.relevant) for rk, rd in zip(centroid, readers, strict=True)])
     console.print(
         f"the vectors alone (centroid): nDCG@10 {cm['ndcg@10']:.3f}, recall@100 {cm['recall@100']:.3f}"
     )

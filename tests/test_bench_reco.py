@@ -11,19 +11,27 @@ from types import ModuleType
 
 import pytest
 
-BENCH = Path(__file__).parent.parent / "bench" / "reco_protocol.py"
+BENCH_DIR = Path(__file__).parent.parent / "bench"
 T = date(2026, 5, 1)
+
+
+def _bench_script(name: str) -> ModuleType:
+    """A bench script loaded from its file: bench/ is a folder of scripts, not a package.
+
+    Registered in sys.modules before it runs (its dataclasses look their module up there); the scripts put
+    bench/ on sys.path for their own imports.
+    """
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH_DIR / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(scope="module")
 def rp() -> ModuleType:
-    # bench/ is a folder of scripts, not a package: load the module from its file.
-    spec = importlib.util.spec_from_file_location("bench_reco_protocol", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_reco_protocol"] = module
-    spec.loader.exec_module(module)
-    return module
+    return _bench_script("reco_protocol")
 
 
 def test_metrics_on_hand_made_rankings(rp: ModuleType) -> None:
@@ -88,16 +96,6 @@ def test_reader_selection_rules(rp: ModuleType) -> None:
     one = [r.name for r in rp.select_readers(papers, T, sample=2, seed=5)]
     assert one == [r.name for r in rp.select_readers(papers, T, sample=2, seed=5)]
     assert len(one) == 2 and set(one) <= set(readers)
-
-
-def _bench_script(name: str) -> ModuleType:
-    """A bench script loaded from its file (it puts bench/ on sys.path for its own imports)."""
-    path = BENCH.parent / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_finetune_pairs_share_an_author_and_stay_in_the_given_rows(rp: ModuleType) -> None:
