@@ -194,8 +194,9 @@ def refresh(
 ) -> tuple[float, float, int]:
     """(seconds to train, seconds to rank) 10,000 synthetic readers over the week, and their count.
 
-    Each reader is trained then ranked before the next (a model pickles to ~150 KB median, most of it its
-    positives' rows and term names: 10,000 are not kept in this process).
+    Each reader is trained then ranked before the next (a model holds ~150 KB of its own, median, mostly its
+    positives' rows and term names, besides the stats and background every model shares: 10,000 are not
+    kept in this process).
     """
     rng = random.Random(SEED)
     profiles = []
